@@ -1,0 +1,116 @@
+"""Project-level pages: the role-aware home page and the health check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from governance.models import AuditEvent, Decision
+from governance.permissions import applications_visible_to, requisitions_visible_to
+from governance.roles import user_roles
+from integrations.models import (
+    AtsConnection,
+    CanonicalStage,
+    InboundEvent,
+    InboundEventStatus,
+    StageMapping,
+    WritebackJob,
+    WritebackStatus,
+)
+from interviews.models import InterviewPlan, ReviewReason, ReviewStatus, ReviewTask
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Shows each role what it can reach, with counts."""
+    roles = user_roles(request.user)
+    ctx: dict[str, Any] = {"roles": roles}
+    if roles & {"recruiter", "hiring_manager"}:
+        ctx["requisitions"] = _requisition_rows(request.user)
+    if "recruiter" in roles:
+        tasks = ReviewTask.objects.filter(
+            status__in=[ReviewStatus.OPEN, ReviewStatus.CLAIMED],
+            interview__application__in=applications_visible_to(request.user).values("pk"),
+        )
+        by_reason = dict(tasks.values_list("reason").annotate(n=Count("pk")).values_list("reason", "n"))
+        ctx["review_counts"] = [
+            (label, by_reason.get(value, 0)) for value, label in ReviewReason.choices
+        ]
+        ctx["review_total"] = sum(by_reason.values())
+    if "admin" in roles:
+        ctx["connections"] = AtsConnection.objects.annotate(
+            unmapped=Count(
+                "applications", filter=Q(applications__canonical_stage=CanonicalStage.UNMAPPED)
+            )
+        )
+        ctx["plan_counts"] = dict(
+            InterviewPlan.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+        )
+        ctx["stage_mapping_count"] = StageMapping.objects.count()
+        ctx["writebacks_failing"] = WritebackJob.objects.filter(status=WritebackStatus.FAILED).count()
+        ctx["writebacks_dead"] = WritebackJob.objects.filter(status=WritebackStatus.DEAD).count()
+        ctx["events_failed"] = InboundEvent.objects.filter(status=InboundEventStatus.FAILED).count()
+    if "auditor" in roles:
+        ctx["decision_count"] = Decision.objects.count()
+        ctx["override_count"] = Decision.objects.filter(is_override=True).count()
+        ctx["audit_count"] = AuditEvent.objects.count()
+    return render(request, "home.html", ctx)
+
+
+def _requisition_rows(user: Any) -> list[dict[str, Any]]:
+    """Visible requisitions with application counts per canonical stage (one query)."""
+    stages = [s for s in CanonicalStage.values if s != CanonicalStage.UNMAPPED]
+    annotations = {
+        f"n_{stage}": Count("applications", filter=Q(applications__canonical_stage=stage))
+        for stage in stages
+    }
+    rows = []
+    for req in requisitions_visible_to(user).annotate(total=Count("applications"), **annotations):
+        rows.append(
+            {
+                "requisition": req,
+                "total": req.total,
+                "stages": [(CanonicalStage(s).label, getattr(req, f"n_{s}")) for s in stages],
+            }
+        )
+    return rows
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database and broker status; 503 when the database cannot answer."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means "down"
+        checks["database"] = f"error: {type(exc).__name__}"
+    checks["broker"] = _broker_status()
+    healthy = checks["database"] == "ok"
+    body = {"status": "ok" if healthy else "error", "checks": checks}
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _broker_status() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager (no broker in use)"
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+        return "ok"
+    except Exception as exc:  # an unreachable broker is reported, not raised
+        return f"error: {type(exc).__name__}"

@@ -1,0 +1,250 @@
+"""Human decisions, the append-only audit trail, retention rules and access grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+
+models.CharField.register_lookup(Length)
+models.TextField.register_lookup(Length)
+
+OVERRIDE_REASON_MIN_LENGTH = 15
+
+
+def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class ImmutableRecordError(Exception):
+    """Raised when code tries to change or delete a record that is append-only."""
+
+
+class DecisionOutcome(models.TextChoices):
+    ADVANCE = "advance", "Advance"
+    HOLD = "hold", "Hold"
+    DECLINE = "decline", "Decline"
+
+
+class OverrideReason(models.TextChoices):
+    ADDITIONAL_EVIDENCE = "additional_evidence", "Additional evidence"
+    TECHNICAL_ISSUE = "technical_issue", "Technical issue"
+    RUBRIC_MISMATCH = "rubric_mismatch", "Rubric mismatch"
+    ACCOMMODATION = "accommodation", "Accommodation"
+    OTHER = "other", "Other"
+
+
+class Decision(models.Model):
+    """A person's decision on a result. Immutable: a correction is a new row pointing at the old."""
+
+    result = models.ForeignKey("interviews.InterviewResult", on_delete=models.PROTECT, related_name="decisions")
+    application = models.ForeignKey(
+        "integrations.Application", on_delete=models.PROTECT, related_name="decisions"
+    )
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
+    outcome = models.CharField(max_length=10, choices=DecisionOutcome.choices)
+    recommended_outcome = models.CharField(
+        max_length=10, choices=DecisionOutcome.choices, help_text="What the band recommended."
+    )
+    is_override = models.BooleanField(default=False)
+    override_reason = models.CharField(max_length=30, choices=OverrideReason.choices, blank=True)
+    override_text = models.TextField(blank=True)
+    corrects = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrected_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            ("decide", "Can record advance/hold/decline decisions"),
+            ("override", "Can override the band recommendation"),
+        ]
+        constraints = [
+            _choices_check("outcome", DecisionOutcome, "decision_outcome_valid"),
+            _choices_check("recommended_outcome", DecisionOutcome, "decision_recommended_valid"),
+            # An override always carries a reason code and a real explanation.
+            models.CheckConstraint(
+                condition=Q(is_override=False)
+                | (
+                    Q(override_reason__in=OverrideReason.values)
+                    & Q(override_text__length__gte=OVERRIDE_REASON_MIN_LENGTH)
+                ),
+                name="decision_override_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=(Q(is_override=True) & ~Q(outcome=models.F("recommended_outcome")))
+                | (Q(is_override=False) & Q(outcome=models.F("recommended_outcome"))),
+                name="decision_override_flag_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} by {self.decided_by} on result {self.result_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ImmutableRecordError("Decisions are immutable; record a correcting decision instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableRecordError("Decisions are immutable and cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who did what to which object, hash-chained to its predecessor."""
+
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Snapshot of who acted (username or "system:<component>"), kept even if the user is removed.
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=100, db_index=True)
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=100)
+    object_repr = models.CharField(max_length=300, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        permissions = [("export_auditevent", "Can export the audit trail")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="auditevent_object_idx"),
+            models.Index(fields=["actor", "occurred_at"], name="auditevent_actor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ImmutableRecordError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableRecordError("Audit events are append-only.")
+
+
+class DataCategory(models.TextChoices):
+    TRANSCRIPT = "transcript", "Transcripts"
+    RECORDING = "recording", "Recordings"
+    RAW_VENDOR_PAYLOAD = "raw_vendor_payload", "Raw vendor payloads"
+    REPORT = "report", "Vendor reports"
+    CANDIDATE_PII = "candidate_pii", "Candidate personal data"
+    INBOUND_EVENT = "inbound_event", "Raw webhook bodies"
+
+
+class RetentionAction(models.TextChoices):
+    DELETE = "delete", "Delete"
+    ANONYMIZE = "anonymize", "Anonymize"
+
+
+class RetentionPolicy(models.Model):
+    """How long one category of data is kept, globally or for one role family."""
+
+    name = models.CharField(max_length=200)
+    data_category = models.CharField(max_length=30, choices=DataCategory.choices)
+    role_family = models.ForeignKey(
+        "interviews.RoleFamily", on_delete=models.CASCADE, null=True, blank=True, related_name="retention_policies"
+    )
+    retention_days = models.PositiveIntegerField()
+    action = models.CharField(max_length=10, choices=RetentionAction.choices, default=RetentionAction.DELETE)
+    active = models.BooleanField(default=True)
+    notes = models.TextField(blank=True, help_text="Legal basis, e.g. 'Illinois AIVIA: 30 days after request'.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["data_category", "role_family__name"]
+        verbose_name_plural = "retention policies"
+        constraints = [
+            _choices_check("data_category", DataCategory, "retentionpolicy_category_valid"),
+            _choices_check("action", RetentionAction, "retentionpolicy_action_valid"),
+            models.UniqueConstraint(
+                fields=["data_category"],
+                condition=Q(role_family__isnull=True, active=True),
+                name="retentionpolicy_one_global_per_category",
+            ),
+            models.UniqueConstraint(
+                fields=["data_category", "role_family"],
+                condition=Q(role_family__isnull=False, active=True),
+                name="retentionpolicy_one_per_family_category",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.role_family.name if self.role_family_id else "all role families"
+        return f"{self.get_data_category_display()}: {self.retention_days} days ({scope})"
+
+
+class LegalHold(models.Model):
+    """Data under a legal hold is never deleted by retention, whatever the policy says."""
+
+    reason = models.CharField(max_length=300)
+    candidate = models.ForeignKey(
+        "integrations.Candidate", on_delete=models.PROTECT, null=True, blank=True, related_name="legal_holds"
+    )
+    requisition = models.ForeignKey(
+        "integrations.Requisition", on_delete=models.PROTECT, null=True, blank=True, related_name="legal_holds"
+    )
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField(auto_now_add=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(candidate__isnull=False) | Q(requisition__isnull=False),
+                name="legalhold_has_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(released_at__isnull=True) | Q(released_by__isnull=False),
+                name="legalhold_release_has_actor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.candidate or self.requisition
+        return f"Hold on {target}: {self.reason}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None
+
+
+class AccessRole(models.TextChoices):
+    RECRUITER = "recruiter", "Recruiter"
+    HIRING_MANAGER = "hiring_manager", "Hiring manager"
+
+
+class RequisitionAccess(models.Model):
+    """Grants one user a role on one requisition (object-level access)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="requisition_access")
+    requisition = models.ForeignKey(
+        "integrations.Requisition", on_delete=models.CASCADE, related_name="access_grants"
+    )
+    role = models.CharField(max_length=20, choices=AccessRole.choices)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["requisition", "user"]
+        verbose_name_plural = "requisition access"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "requisition", "role"], name="requisitionaccess_unique"),
+            _choices_check("role", AccessRole, "requisitionaccess_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.get_role_display()} on {self.requisition}"
