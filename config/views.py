@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -41,7 +41,9 @@ def home(request: HttpRequest) -> HttpResponse:
             status__in=[ReviewStatus.OPEN, ReviewStatus.CLAIMED],
             interview__application__in=applications_visible_to(request.user).values("pk"),
         )
-        by_reason = dict(tasks.values_list("reason").annotate(n=Count("pk")).values_list("reason", "n"))
+        by_reason = dict(
+            tasks.values_list("reason").annotate(n=Count("pk")).values_list("reason", "n")
+        )
         ctx["review_counts"] = [
             (label, by_reason.get(value, 0)) for value, label in ReviewReason.choices
         ]
@@ -53,10 +55,14 @@ def home(request: HttpRequest) -> HttpResponse:
             )
         )
         ctx["plan_counts"] = dict(
-            InterviewPlan.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+            InterviewPlan.objects.values_list("status")
+            .annotate(n=Count("pk"))
+            .values_list("status", "n")
         )
         ctx["stage_mapping_count"] = StageMapping.objects.count()
-        ctx["writebacks_failing"] = WritebackJob.objects.filter(status=WritebackStatus.FAILED).count()
+        ctx["writebacks_failing"] = WritebackJob.objects.filter(
+            status=WritebackStatus.FAILED
+        ).count()
         ctx["writebacks_dead"] = WritebackJob.objects.filter(status=WritebackStatus.DEAD).count()
         ctx["events_failed"] = InboundEvent.objects.filter(status=InboundEventStatus.FAILED).count()
     if "auditor" in roles:
@@ -73,20 +79,22 @@ def _requisition_rows(user: Any) -> list[dict[str, Any]]:
         f"n_{stage}": Count("applications", filter=Q(applications__canonical_stage=stage))
         for stage in stages
     }
-    rows = []
-    for req in requisitions_visible_to(user).annotate(total=Count("applications"), **annotations):
-        rows.append(
-            {
-                "requisition": req,
-                "total": req.total,
-                "stages": [(CanonicalStage(s).label, getattr(req, f"n_{s}")) for s in stages],
-            }
-        )
-    return rows
+    requisitions = requisitions_visible_to(user).annotate(
+        total=Count("applications"), **annotations
+    )
+    return [
+        {
+            "requisition": req,
+            "total": req.total,
+            "stages": [(CanonicalStage(s).label, getattr(req, f"n_{s}")) for s in stages],
+        }
+        for req in requisitions
+    ]
 
 
 @require_GET
 @never_cache
+@transaction.non_atomic_requests  # must answer even when a transaction cannot be opened
 def healthz(request: HttpRequest) -> JsonResponse:
     """Database and broker status; 503 when the database cannot answer."""
     checks: dict[str, str] = {}
@@ -109,7 +117,7 @@ def _broker_status() -> str:
     from config.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=1)
         return "ok"
     except Exception as exc:  # an unreachable broker is reported, not raised

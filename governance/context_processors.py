@@ -4,12 +4,16 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from governance.roles import user_roles
+from governance.roles import ROLE_KEYS, user_roles
+
+ROLE_LABELS = {key: label for label, key in ROLE_KEYS.items()}
 
 
 def roles(request: HttpRequest) -> dict[str, Any]:
     """Expose the signed-in user's roles to templates (for the navigation)."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"user_roles": frozenset()}
-    return {"user_roles": user_roles(user)}
+    keys = user_roles(user) if user is not None else frozenset()
+    return {
+        "user_roles": keys,
+        "user_role_labels": sorted(ROLE_LABELS[k] for k in keys),
+    }

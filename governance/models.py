@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
+from django.utils import timezone
 
 models.CharField.register_lookup(Length)
 models.TextField.register_lookup(Length)
@@ -15,7 +16,9 @@ models.TextField.register_lookup(Length)
 OVERRIDE_REASON_MIN_LENGTH = 15
 
 
-def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+def _choices_check(
+    field: str, choices: type[models.TextChoices], name: str
+) -> models.CheckConstraint:
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
@@ -40,11 +43,15 @@ class OverrideReason(models.TextChoices):
 class Decision(models.Model):
     """A person's decision on a result. Immutable: a correction is a new row pointing at the old."""
 
-    result = models.ForeignKey("interviews.InterviewResult", on_delete=models.PROTECT, related_name="decisions")
+    result = models.ForeignKey(
+        "interviews.InterviewResult", on_delete=models.PROTECT, related_name="decisions"
+    )
     application = models.ForeignKey(
         "integrations.Application", on_delete=models.PROTECT, related_name="decisions"
     )
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions"
+    )
     outcome = models.CharField(max_length=10, choices=DecisionOutcome.choices)
     recommended_outcome = models.CharField(
         max_length=10, choices=DecisionOutcome.choices, help_text="What the band recommended."
@@ -55,7 +62,7 @@ class Decision(models.Model):
     corrects = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrected_by"
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -87,7 +94,9 @@ class Decision(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
-            raise ImmutableRecordError("Decisions are immutable; record a correcting decision instead.")
+            raise ImmutableRecordError(
+                "Decisions are immutable; record a correcting decision instead."
+            )
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
@@ -97,7 +106,7 @@ class Decision(models.Model):
 class AuditEvent(models.Model):
     """Append-only record of who did what to which object, hash-chained to its predecessor."""
 
-    occurred_at = models.DateTimeField(db_index=True)
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -121,7 +130,8 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+        when = f"{self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{when} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
@@ -152,12 +162,20 @@ class RetentionPolicy(models.Model):
     name = models.CharField(max_length=200)
     data_category = models.CharField(max_length=30, choices=DataCategory.choices)
     role_family = models.ForeignKey(
-        "interviews.RoleFamily", on_delete=models.CASCADE, null=True, blank=True, related_name="retention_policies"
+        "interviews.RoleFamily",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="retention_policies",
     )
     retention_days = models.PositiveIntegerField()
-    action = models.CharField(max_length=10, choices=RetentionAction.choices, default=RetentionAction.DELETE)
+    action = models.CharField(
+        max_length=10, choices=RetentionAction.choices, default=RetentionAction.DELETE
+    )
     active = models.BooleanField(default=True)
-    notes = models.TextField(blank=True, help_text="Legal basis, e.g. 'Illinois AIVIA: 30 days after request'.")
+    notes = models.TextField(
+        blank=True, help_text="Legal basis, e.g. 'Illinois AIVIA: 30 days after request'."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -189,13 +207,23 @@ class LegalHold(models.Model):
 
     reason = models.CharField(max_length=300)
     candidate = models.ForeignKey(
-        "integrations.Candidate", on_delete=models.PROTECT, null=True, blank=True, related_name="legal_holds"
+        "integrations.Candidate",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="legal_holds",
     )
     requisition = models.ForeignKey(
-        "integrations.Requisition", on_delete=models.PROTECT, null=True, blank=True, related_name="legal_holds"
+        "integrations.Requisition",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="legal_holds",
     )
-    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    placed_at = models.DateTimeField(auto_now_add=True)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    placed_at = models.DateTimeField(default=timezone.now, editable=False)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -231,7 +259,9 @@ class AccessRole(models.TextChoices):
 class RequisitionAccess(models.Model):
     """Grants one user a role on one requisition (object-level access)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="requisition_access")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="requisition_access"
+    )
     requisition = models.ForeignKey(
         "integrations.Requisition", on_delete=models.CASCADE, related_name="access_grants"
     )
@@ -242,7 +272,9 @@ class RequisitionAccess(models.Model):
         ordering = ["requisition", "user"]
         verbose_name_plural = "requisition access"
         constraints = [
-            models.UniqueConstraint(fields=["user", "requisition", "role"], name="requisitionaccess_unique"),
+            models.UniqueConstraint(
+                fields=["user", "requisition", "role"], name="requisitionaccess_unique"
+            ),
             _choices_check("role", AccessRole, "requisitionaccess_role_valid"),
         ]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from governance.models import RequisitionAccess
 from governance.roles import user_roles
 from integrations.models import Application, Requisition
 
@@ -24,7 +25,9 @@ def requisitions_visible_to(user: Any) -> QuerySet[Requisition]:
         return Requisition.objects.none()
     if sees_all_requisitions(user):
         return Requisition.objects.all()
-    return Requisition.objects.filter(access_grants__user=user).distinct()
+    # A subquery, not a join: a user may hold several grants on one requisition, and a join would
+    # duplicate rows (and inflate any counts annotated on them).
+    return Requisition.objects.filter(pk__in=_granted_requisition_ids(user))
 
 
 def applications_visible_to(user: Any) -> QuerySet[Application]:
@@ -33,6 +36,8 @@ def applications_visible_to(user: Any) -> QuerySet[Application]:
         return Application.objects.none()
     if sees_all_requisitions(user):
         return Application.objects.all()
-    return Application.objects.filter(
-        requisition__in=Requisition.objects.filter(access_grants__user=user).values("pk")
-    )
+    return Application.objects.filter(requisition_id__in=_granted_requisition_ids(user))
+
+
+def _granted_requisition_ids(user: Any) -> QuerySet[RequisitionAccess]:
+    return RequisitionAccess.objects.filter(user=user).values("requisition_id")

@@ -19,8 +19,97 @@ ROLE_KEYS = {
 }
 
 
+CONFIG_MODELS = [
+    ("integrations", "atsconnection"),
+    ("integrations", "stagemapping"),
+    ("interviews", "rolefamily"),
+    ("interviews", "rolefamilymembership"),
+    ("interviews", "interviewplan"),
+    ("interviews", "competency"),
+    ("governance", "retentionpolicy"),
+    ("governance", "legalhold"),
+    ("governance", "requisitionaccess"),
+]
+RECORD_MODELS = [
+    ("integrations", "candidate"),
+    ("integrations", "requisition"),
+    ("integrations", "application"),
+    ("integrations", "inboundevent"),
+    ("integrations", "writebackjob"),
+    ("integrations", "writebackattempt"),
+    ("interviews", "interview"),
+    ("interviews", "interviewresult"),
+    ("interviews", "competencyscore"),
+    ("interviews", "reviewtask"),
+    ("governance", "decision"),
+    ("governance", "auditevent"),
+]
+
+
+def _codenames_for(models: list[tuple[str, str]], actions: list[str]) -> list[tuple[str, str]]:
+    return [(app, f"{action}_{model}") for app, model in models for action in actions]
+
+
+ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    HIRING_OPS_ADMIN: (
+        _codenames_for(CONFIG_MODELS, ["add", "change", "delete", "view"])
+        + _codenames_for(RECORD_MODELS, ["view"])
+        # Retrying failed deliveries and writebacks from the admin.
+        + [("integrations", "change_inboundevent"), ("integrations", "change_writebackjob")]
+        + [("governance", "export_auditevent")]
+        # Picking users when granting requisition access (admin autocomplete).
+        + [("auth", "view_user")]
+    ),
+    AUDITOR: (
+        _codenames_for(CONFIG_MODELS, ["view"])
+        + _codenames_for(RECORD_MODELS, ["view"])
+        + [("governance", "export_auditevent")]
+    ),
+    RECRUITER: [
+        ("integrations", "view_candidate"),
+        ("integrations", "view_requisition"),
+        ("integrations", "view_application"),
+        ("interviews", "view_interview"),
+        ("interviews", "view_interviewresult"),
+        ("interviews", "view_transcript"),
+        ("interviews", "view_recording"),
+        ("interviews", "view_reviewtask"),
+        ("interviews", "change_reviewtask"),
+        ("governance", "view_decision"),
+        ("governance", "decide"),
+        ("governance", "override"),
+    ],
+    HIRING_MANAGER: [
+        ("integrations", "view_requisition"),
+        ("integrations", "view_application"),
+        ("interviews", "view_interviewresult"),
+        ("governance", "view_decision"),
+    ],
+}
+
+
+def sync_role_groups(group_model: Any = None, permission_model: Any = None) -> None:
+    """Create the four role groups and give each exactly its permissions. Idempotent.
+
+    Migrations pass their historical models; tests and ``seed_demo`` call it without arguments
+    (e.g. after a flush removed the groups the data migration created).
+    """
+    if group_model is None or permission_model is None:
+        from django.contrib.auth.models import Group, Permission
+
+        group_model, permission_model = Group, Permission
+    for group_name, codenames in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=group_name)
+        wanted = []
+        for app_label, codename in codenames:
+            wanted.append(
+                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(wanted)
+
+
 def user_roles(user: Any) -> frozenset[str]:
-    """Role keys of a user ('recruiter', 'hiring_manager', 'admin', 'auditor'); cached per object."""
+    """Role keys of a user: 'recruiter', 'hiring_manager', 'admin', 'auditor' (cached)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
     cached = getattr(user, "_screenbridge_roles", None)

@@ -12,11 +12,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from integrations import crypto
 
 
-def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+def _choices_check(
+    field: str, choices: type[models.TextChoices], name: str
+) -> models.CheckConstraint:
     """A check constraint that keeps a TextChoices column inside its declared values."""
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
@@ -49,7 +52,7 @@ STAGE_ORDER: dict[str, int] = {
 
 
 def normalize_stage_name(name: str) -> str:
-    """Case- and whitespace-insensitive form of a remote stage name ("Phone  Screen " -> "phone screen")."""
+    """Case- and whitespace-insensitive form of a stage name: " Phone  Screen" -> "phone screen"."""
     return re.sub(r"\s+", " ", name).strip().casefold()
 
 
@@ -79,15 +82,21 @@ class AtsConnection(models.Model):
     base_url = models.URLField(
         max_length=500, blank=True, help_text="API base URL; empty means the provider's default."
     )
-    mode = models.CharField(max_length=10, choices=ConnectionMode.choices, default=ConnectionMode.SANDBOX)
+    mode = models.CharField(
+        max_length=10, choices=ConnectionMode.choices, default=ConnectionMode.SANDBOX
+    )
     active = models.BooleanField(default=True)
 
     webhook_secret_env = models.CharField(
-        max_length=100, blank=True, help_text="Name of the environment variable holding the webhook secret."
+        max_length=100,
+        blank=True,
+        help_text="Name of the environment variable holding the webhook secret.",
     )
     webhook_secret_encrypted = models.TextField(blank=True, editable=False)
     api_key_env = models.CharField(
-        max_length=100, blank=True, help_text="Name of the environment variable holding the API key/secret."
+        max_length=100,
+        blank=True,
+        help_text="Name of the environment variable holding the API key/secret.",
     )
     api_key_encrypted = models.TextField(blank=True, editable=False)
     api_client_id = models.CharField(
@@ -96,7 +105,9 @@ class AtsConnection(models.Model):
     on_behalf_of = models.CharField(
         max_length=100,
         blank=True,
-        help_text="ATS user id that writes are attributed to (Greenhouse On-Behalf-Of, Lever perform_as).",
+        help_text=(
+            "ATS user id that writes are attributed to (Greenhouse On-Behalf-Of, Lever perform_as)."
+        ),
     )
     settings = models.JSONField(default=dict, blank=True, help_text="Provider-specific options.")
 
@@ -125,7 +136,9 @@ class AtsConnection(models.Model):
         for field in ("webhook_secret_env", "api_key_env"):
             value = getattr(self, field)
             if value and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value):
-                raise ValidationError({field: "Use an environment variable name such as GREENHOUSE_SECRET."})
+                raise ValidationError(
+                    {field: "Use an environment variable name such as GREENHOUSE_SECRET."}
+                )
 
     # -- secrets -------------------------------------------------------------------------------
     def set_webhook_secret(self, value: str) -> None:
@@ -147,7 +160,9 @@ class AtsConnection(models.Model):
         raise crypto.SecretUnavailableError(f"no {label} configured for connection {self.slug}")
 
     def webhook_secret(self) -> str:
-        return self._read_secret(self.webhook_secret_env, self.webhook_secret_encrypted, "webhook secret")
+        return self._read_secret(
+            self.webhook_secret_env, self.webhook_secret_encrypted, "webhook secret"
+        )
 
     def api_key(self) -> str:
         return self._read_secret(self.api_key_env, self.api_key_encrypted, "API key")
@@ -164,7 +179,9 @@ class AtsConnection(models.Model):
 class Candidate(models.Model):
     """A person as the ATS knows them on one connection."""
 
-    connection = models.ForeignKey(AtsConnection, on_delete=models.PROTECT, related_name="candidates")
+    connection = models.ForeignKey(
+        AtsConnection, on_delete=models.PROTECT, related_name="candidates"
+    )
     remote_id = models.CharField(max_length=100)
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
@@ -174,7 +191,9 @@ class Candidate(models.Model):
         default=False, help_text="Candidate declined automated interviews; nothing is launched."
     )
     consents = models.JSONField(
-        default=list, blank=True, help_text='Consents the candidate has given, e.g. ["ai_interview"].'
+        default=list,
+        blank=True,
+        help_text='Consents the candidate has given, e.g. ["ai_interview"].',
     )
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -183,8 +202,12 @@ class Candidate(models.Model):
     class Meta:
         ordering = ["last_name", "first_name", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["connection", "remote_id"], name="candidate_unique_remote_id"),
-            models.CheckConstraint(condition=~Q(remote_id=""), name="candidate_remote_id_not_empty"),
+            models.UniqueConstraint(
+                fields=["connection", "remote_id"], name="candidate_unique_remote_id"
+            ),
+            models.CheckConstraint(
+                condition=~Q(remote_id=""), name="candidate_remote_id_not_empty"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -207,20 +230,28 @@ class RequisitionStatus(models.TextChoices):
 class Requisition(models.Model):
     """A job / requisition in the ATS."""
 
-    connection = models.ForeignKey(AtsConnection, on_delete=models.PROTECT, related_name="requisitions")
+    connection = models.ForeignKey(
+        AtsConnection, on_delete=models.PROTECT, related_name="requisitions"
+    )
     remote_id = models.CharField(max_length=100)
     title = models.CharField(max_length=300)
     department = models.CharField(max_length=200, blank=True)
     location = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=10, choices=RequisitionStatus.choices, default=RequisitionStatus.OPEN)
+    status = models.CharField(
+        max_length=10, choices=RequisitionStatus.choices, default=RequisitionStatus.OPEN
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["title", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["connection", "remote_id"], name="requisition_unique_remote_id"),
-            models.CheckConstraint(condition=~Q(remote_id=""), name="requisition_remote_id_not_empty"),
+            models.UniqueConstraint(
+                fields=["connection", "remote_id"], name="requisition_unique_remote_id"
+            ),
+            models.CheckConstraint(
+                condition=~Q(remote_id=""), name="requisition_remote_id_not_empty"
+            ),
             _choices_check("status", RequisitionStatus, "requisition_status_valid"),
         ]
 
@@ -231,10 +262,14 @@ class Requisition(models.Model):
 class Application(models.Model):
     """A candidate on one requisition, with the ATS's stage and our canonical reading of it."""
 
-    connection = models.ForeignKey(AtsConnection, on_delete=models.PROTECT, related_name="applications")
+    connection = models.ForeignKey(
+        AtsConnection, on_delete=models.PROTECT, related_name="applications"
+    )
     remote_id = models.CharField(max_length=100)
     candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="applications")
-    requisition = models.ForeignKey(Requisition, on_delete=models.PROTECT, related_name="applications")
+    requisition = models.ForeignKey(
+        Requisition, on_delete=models.PROTECT, related_name="applications"
+    )
     remote_stage_id = models.CharField(max_length=100, blank=True)
     remote_stage_name = models.CharField(max_length=200, blank=True)
     canonical_stage = models.CharField(
@@ -250,13 +285,21 @@ class Application(models.Model):
     class Meta:
         ordering = ["-stage_entered_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["connection", "remote_id"], name="application_unique_remote_id"),
-            models.CheckConstraint(condition=~Q(remote_id=""), name="application_remote_id_not_empty"),
+            models.UniqueConstraint(
+                fields=["connection", "remote_id"], name="application_unique_remote_id"
+            ),
+            models.CheckConstraint(
+                condition=~Q(remote_id=""), name="application_remote_id_not_empty"
+            ),
             _choices_check("canonical_stage", CanonicalStage, "application_canonical_stage_valid"),
         ]
         indexes = [
-            models.Index(fields=["requisition", "canonical_stage"], name="application_req_stage_idx"),
-            models.Index(fields=["connection", "canonical_stage"], name="application_conn_stage_idx"),
+            models.Index(
+                fields=["requisition", "canonical_stage"], name="application_req_stage_idx"
+            ),
+            models.Index(
+                fields=["connection", "canonical_stage"], name="application_conn_stage_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -264,9 +307,11 @@ class Application(models.Model):
 
 
 class StageMapping(models.Model):
-    """Maps a remote stage (by id, or by normalized name when the id is empty) to a canonical stage."""
+    """Maps a remote stage (by id, or by normalized name if there is no id) to a canonical stage."""
 
-    connection = models.ForeignKey(AtsConnection, on_delete=models.CASCADE, related_name="stage_mappings")
+    connection = models.ForeignKey(
+        AtsConnection, on_delete=models.CASCADE, related_name="stage_mappings"
+    )
     remote_stage_id = models.CharField(
         max_length=100, blank=True, help_text="Remote stage id; leave empty to match by name."
     )
@@ -295,7 +340,9 @@ class StageMapping(models.Model):
             ),
             # Mapping to "unmapped" would hide the stage from the admins who must map it.
             models.CheckConstraint(
-                condition=Q(canonical_stage__in=[c for c in CanonicalStage.values if c != "unmapped"]),
+                condition=Q(
+                    canonical_stage__in=[c for c in CanonicalStage.values if c != "unmapped"]
+                ),
                 name="stagemapping_canonical_stage_valid",
             ),
         ]
@@ -307,6 +354,10 @@ class StageMapping(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.normalized_name = normalize_stage_name(self.remote_stage_name)
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # Set before validate_constraints() so the admin reports a duplicate name clearly.
+        self.normalized_name = normalize_stage_name(self.remote_stage_name)
 
 
 class InboundEventStatus(models.TextChoices):
@@ -321,13 +372,17 @@ class InboundEventStatus(models.TextChoices):
 class InboundEvent(models.Model):
     """One accepted webhook delivery, stored before it is processed so nothing is lost."""
 
-    connection = models.ForeignKey(AtsConnection, on_delete=models.PROTECT, related_name="inbound_events")
+    connection = models.ForeignKey(
+        AtsConnection, on_delete=models.PROTECT, related_name="inbound_events"
+    )
     delivery_id = models.CharField(max_length=200)
     action = models.CharField(max_length=100, blank=True)
     raw_body = models.TextField()
     headers = models.JSONField(default=dict, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    occurred_at = models.DateTimeField(null=True, blank=True, help_text="Provider timestamp, if any.")
+    received_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    occurred_at = models.DateTimeField(
+        null=True, blank=True, help_text="Provider timestamp, if any."
+    )
     status = models.CharField(
         max_length=12, choices=InboundEventStatus.choices, default=InboundEventStatus.RECEIVED
     )
@@ -338,7 +393,9 @@ class InboundEvent(models.Model):
     class Meta:
         ordering = ["-received_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["connection", "delivery_id"], name="inboundevent_unique_delivery"),
+            models.UniqueConstraint(
+                fields=["connection", "delivery_id"], name="inboundevent_unique_delivery"
+            ),
             _choices_check("status", InboundEventStatus, "inboundevent_status_valid"),
         ]
         indexes = [models.Index(fields=["status", "received_at"], name="inboundevent_status_idx")]
@@ -368,7 +425,9 @@ class WritebackKind(models.TextChoices):
 class WritebackJob(models.Model):
     """Outbox row: one write Screenbridge owes the ATS, with its retry state."""
 
-    connection = models.ForeignKey(AtsConnection, on_delete=models.PROTECT, related_name="writeback_jobs")
+    connection = models.ForeignKey(
+        AtsConnection, on_delete=models.PROTECT, related_name="writeback_jobs"
+    )
     application = models.ForeignKey(
         Application, on_delete=models.PROTECT, related_name="writeback_jobs", null=True, blank=True
     )
@@ -377,12 +436,14 @@ class WritebackJob(models.Model):
     # application + kind + target supersedes an older one.
     target = models.CharField(max_length=100, default="result")
     payload = models.JSONField(default=dict)
-    status = models.CharField(max_length=12, choices=WritebackStatus.choices, default=WritebackStatus.PENDING)
+    status = models.CharField(
+        max_length=12, choices=WritebackStatus.choices, default=WritebackStatus.PENDING
+    )
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=8)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -391,7 +452,9 @@ class WritebackJob(models.Model):
         constraints = [
             _choices_check("status", WritebackStatus, "writebackjob_status_valid"),
             _choices_check("kind", WritebackKind, "writebackjob_kind_valid"),
-            models.CheckConstraint(condition=Q(max_attempts__gte=1), name="writebackjob_max_attempts_positive"),
+            models.CheckConstraint(
+                condition=Q(max_attempts__gte=1), name="writebackjob_max_attempts_positive"
+            ),
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="writebackjob_due_idx")]
 
@@ -403,7 +466,8 @@ class WritebackAttempt(models.Model):
     """One HTTP call made for a WritebackJob."""
 
     job = models.ForeignKey(WritebackJob, on_delete=models.CASCADE, related_name="attempt_log")
-    started_at = models.DateTimeField(auto_now_add=True)
+    attempt_number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now, editable=False)
     status_code = models.PositiveIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     succeeded = models.BooleanField(default=False)
@@ -411,6 +475,14 @@ class WritebackAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "attempt_number"], name="writebackattempt_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(attempt_number__gte=1), name="writebackattempt_number_positive"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"attempt on job {self.job_id}: {self.status_code or self.error[:40]}"

@@ -11,11 +11,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from integrations.models import Application, CanonicalStage, Requisition
 
 
-def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+def _choices_check(
+    field: str, choices: type[models.TextChoices], name: str
+) -> models.CheckConstraint:
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
@@ -48,7 +51,8 @@ def validate_band_thresholds(value: Any) -> None:
             raise ValidationError(f"Band {name!r}: min must be a number from 0 to 100.")
         if previous is not None and cut >= previous:
             raise ValidationError(
-                f"Band {name!r}: cuts must be in strictly descending order ({cut} follows {previous})."
+                f"Band {name!r}: cuts must be in strictly descending order "
+                f"({cut} follows {previous})."
             )
         previous = cut
     if previous != 0:
@@ -63,10 +67,14 @@ class RoleFamily(models.Model):
     description = models.TextField(blank=True)
     # Rules evaluated on sync when a requisition has no explicit assignment.
     department_rule = models.CharField(
-        max_length=200, blank=True, help_text="Requisitions in this department join (case-insensitive)."
+        max_length=200,
+        blank=True,
+        help_text="Requisitions in this department join (case-insensitive).",
     )
     title_pattern = models.CharField(
-        max_length=200, blank=True, help_text="Regular expression matched against requisition titles."
+        max_length=200,
+        blank=True,
+        help_text="Regular expression matched against requisition titles.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -82,7 +90,9 @@ class RoleFamily(models.Model):
             try:
                 re.compile(self.title_pattern)
             except re.error as exc:
-                raise ValidationError({"title_pattern": f"Not a valid regular expression: {exc}"}) from exc
+                raise ValidationError(
+                    {"title_pattern": f"Not a valid regular expression: {exc}"}
+                ) from exc
 
 
 class MembershipSource(models.TextChoices):
@@ -93,13 +103,21 @@ class MembershipSource(models.TextChoices):
 class RoleFamilyMembership(models.Model):
     """Which role family a requisition belongs to (at most one)."""
 
-    requisition = models.OneToOneField(Requisition, on_delete=models.CASCADE, related_name="role_family_membership")
-    role_family = models.ForeignKey(RoleFamily, on_delete=models.CASCADE, related_name="memberships")
-    source = models.CharField(max_length=10, choices=MembershipSource.choices, default=MembershipSource.MANUAL)
+    requisition = models.OneToOneField(
+        Requisition, on_delete=models.CASCADE, related_name="role_family_membership"
+    )
+    role_family = models.ForeignKey(
+        RoleFamily, on_delete=models.CASCADE, related_name="memberships"
+    )
+    source = models.CharField(
+        max_length=10, choices=MembershipSource.choices, default=MembershipSource.MANUAL
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [_choices_check("source", MembershipSource, "rolefamilymembership_source_valid")]
+        constraints = [
+            _choices_check("source", MembershipSource, "rolefamilymembership_source_valid")
+        ]
 
     def __str__(self) -> str:
         return f"{self.requisition} in {self.role_family}"
@@ -123,7 +141,9 @@ class InterviewPlan(models.Model):
     vendor = models.SlugField(max_length=64, help_text="Vendor adapter slug, e.g. 'generic-http'.")
     vendor_test_id = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
-    band_thresholds = models.JSONField(default=default_band_thresholds, validators=[validate_band_thresholds])
+    band_thresholds = models.JSONField(
+        default=default_band_thresholds, validators=[validate_band_thresholds]
+    )
     borderline_margin = models.DecimalField(
         max_digits=4,
         decimal_places=1,
@@ -141,7 +161,9 @@ class InterviewPlan(models.Model):
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
         help_text="Share (0–1) of all results also sent to review while the plan is in pilot.",
     )
-    activated_at = models.DateTimeField(null=True, blank=True, help_text="When the plan went pilot or live.")
+    activated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the plan went pilot or live."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -164,7 +186,9 @@ class InterviewPlan(models.Model):
                 condition=Q(pilot_review_share__gte=0, pilot_review_share__lte=1),
                 name="interviewplan_review_share_range",
             ),
-            models.CheckConstraint(condition=Q(expiry_days__gte=1), name="interviewplan_expiry_positive"),
+            models.CheckConstraint(
+                condition=Q(expiry_days__gte=1), name="interviewplan_expiry_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -182,10 +206,15 @@ class Competency(models.Model):
     key = models.SlugField(max_length=64)
     name = models.CharField(max_length=200)
     weight = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("1.00"), validators=[MinValueValidator(Decimal("0.01"))]
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0.01"))],
     )
     rubric_anchors = models.JSONField(
-        default=dict, blank=True, help_text='Level → description, e.g. {"1": "...", "3": "...", "5": "..."}.'
+        default=dict,
+        blank=True,
+        help_text='Level → description, e.g. {"1": "...", "3": "...", "5": "..."}.',
     )
     position = models.PositiveIntegerField(default=0)
 
@@ -226,11 +255,17 @@ INTERVIEW_TRANSITIONS: dict[str, frozenset[str]] = {
 class Interview(models.Model):
     """One automated interview of one application under one plan."""
 
-    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="interviews")
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="interviews"
+    )
     plan = models.ForeignKey(InterviewPlan, on_delete=models.PROTECT, related_name="interviews")
-    status = models.CharField(max_length=10, choices=InterviewStatus.choices, default=InterviewStatus.PENDING)
+    status = models.CharField(
+        max_length=10, choices=InterviewStatus.choices, default=InterviewStatus.PENDING
+    )
     vendor = models.SlugField(max_length=64)
-    vendor_reference = models.CharField(max_length=200, blank=True, help_text="The vendor's id for it.")
+    vendor_reference = models.CharField(
+        max_length=200, blank=True, help_text="The vendor's id for it."
+    )
     invite_url = models.URLField(max_length=1000, blank=True)
     is_rehearsal = models.BooleanField(default=False)
     stage_entered_at = models.DateTimeField(
@@ -243,13 +278,15 @@ class Interview(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["application", "plan"], name="interview_one_per_application_plan"),
+            models.UniqueConstraint(
+                fields=["application", "plan"], name="interview_one_per_application_plan"
+            ),
             _choices_check("status", InterviewStatus, "interview_status_valid"),
             models.UniqueConstraint(
                 fields=["vendor", "vendor_reference"],
@@ -257,7 +294,9 @@ class Interview(models.Model):
                 name="interview_unique_vendor_reference",
             ),
         ]
-        indexes = [models.Index(fields=["status", "expires_at"], name="interview_status_expiry_idx")]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="interview_status_expiry_idx")
+        ]
 
     def __str__(self) -> str:
         return f"Interview #{self.pk} ({self.status})"
@@ -291,7 +330,9 @@ class InterviewResult(models.Model):
     score = models.DecimalField(max_digits=5, decimal_places=2)
     # Stored at computation time: bands are never recomputed when thresholds change later.
     band = models.CharField(max_length=40)
-    band_thresholds = models.JSONField(default=list, help_text="Thresholds the band was computed with.")
+    band_thresholds = models.JSONField(
+        default=list, help_text="Thresholds the band was computed with."
+    )
     confidence = models.FloatField(null=True, blank=True)
     summary_bullets = models.JSONField(default=list)
     flags = models.JSONField(default=list, blank=True)
@@ -306,7 +347,7 @@ class InterviewResult(models.Model):
         max_length=20, choices=RetentionClass.choices, default=RetentionClass.RAW_VENDOR
     )
     artifacts_deleted_at = models.DateTimeField(null=True, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-received_at", "-pk"]
@@ -317,16 +358,26 @@ class InterviewResult(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["interview", "version"], name="result_unique_version"),
             models.UniqueConstraint(
-                fields=["interview"], condition=Q(is_current=True), name="result_one_current_per_interview"
+                fields=["interview"],
+                condition=Q(is_current=True),
+                name="result_one_current_per_interview",
             ),
-            models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="result_score_range"),
+            models.CheckConstraint(
+                condition=Q(score__gte=0, score__lte=100), name="result_score_range"
+            ),
             models.CheckConstraint(condition=Q(version__gte=1), name="result_version_positive"),
-            _choices_check("artifact_retention_class", RetentionClass, "result_artifact_retention_valid"),
-            _choices_check("raw_payload_retention_class", RetentionClass, "result_raw_retention_valid"),
+            _choices_check(
+                "artifact_retention_class", RetentionClass, "result_artifact_retention_valid"
+            ),
+            _choices_check(
+                "raw_payload_retention_class", RetentionClass, "result_raw_retention_valid"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Result v{self.version} of interview {self.interview_id}: {self.score} ({self.band})"
+        return (
+            f"Result v{self.version} of interview {self.interview_id}: {self.score} ({self.band})"
+        )
 
     @property
     def is_flagged(self) -> bool:
@@ -336,7 +387,9 @@ class InterviewResult(models.Model):
 class CompetencyScore(models.Model):
     """A competency subscore (0–100) within one result."""
 
-    result = models.ForeignKey(InterviewResult, on_delete=models.CASCADE, related_name="competency_scores")
+    result = models.ForeignKey(
+        InterviewResult, on_delete=models.CASCADE, related_name="competency_scores"
+    )
     competency = models.ForeignKey(Competency, on_delete=models.PROTECT, related_name="scores")
     score = models.DecimalField(max_digits=5, decimal_places=2)
     evidence = models.TextField(blank=True)
@@ -345,7 +398,9 @@ class CompetencyScore(models.Model):
         ordering = ["competency__position", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["result", "competency"], name="competencyscore_unique"),
-            models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="competencyscore_range"),
+            models.CheckConstraint(
+                condition=Q(score__gte=0, score__lte=100), name="competencyscore_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -372,16 +427,26 @@ class ReviewTask(models.Model):
 
     interview = models.ForeignKey(Interview, on_delete=models.PROTECT, related_name="review_tasks")
     result = models.ForeignKey(
-        InterviewResult, on_delete=models.PROTECT, related_name="review_tasks", null=True, blank=True
+        InterviewResult,
+        on_delete=models.PROTECT,
+        related_name="review_tasks",
+        null=True,
+        blank=True,
     )
     reason = models.CharField(max_length=20, choices=ReviewReason.choices)
     detail = models.CharField(max_length=500, blank=True)
-    status = models.CharField(max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.OPEN)
+    status = models.CharField(
+        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.OPEN
+    )
     claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="claimed_reviews"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="claimed_reviews",
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -403,4 +468,6 @@ class ReviewTask(models.Model):
         indexes = [models.Index(fields=["status", "reason"], name="reviewtask_status_reason_idx")]
 
     def __str__(self) -> str:
-        return f"Review {self.get_reason_display()} for interview {self.interview_id} ({self.status})"
+        return (
+            f"Review {self.get_reason_display()} for interview {self.interview_id} ({self.status})"
+        )

@@ -8,8 +8,8 @@ import os
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("DJANGO_DEBUG", "true")
 
-from config.settings.base import *  # noqa: E402, F403
-from config.settings.base import env  # noqa: E402
+from config.settings.base import *  # noqa: F403
+from config.settings.base import env
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-local-development-only-key")
 FIELD_ENCRYPTION_KEY = env.str(

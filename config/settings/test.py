@@ -6,10 +6,9 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import env
 
 SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789abcdef"  # noqa: S105
-FIELD_ENCRYPTION_KEY = "test-only-field-encryption-key"  # noqa: S105
+FIELD_ENCRYPTION_KEY = "test-only-field-encryption-key"
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True

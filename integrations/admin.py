@@ -1,0 +1,625 @@
+"""Admin for ATS connections and stage mappings, plus read-only views of the synced records.
+
+Secrets are write-only here: the forms accept a new value (or a request to clear the stored one)
+and only ever display *whether* a secret is configured and where it comes from.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import ActionLocation
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.db.models.functions import Greatest
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.views.decorators.debug import sensitive_post_parameters
+
+from integrations.models import (
+    Application,
+    AtsConnection,
+    Candidate,
+    CanonicalStage,
+    InboundEvent,
+    InboundEventStatus,
+    Requisition,
+    StageMapping,
+    WritebackAttempt,
+    WritebackJob,
+    WritebackStatus,
+    normalize_stage_name,
+)
+
+# Form fields that carry secrets: kept out of error reports (sensitive_post_parameters).
+SECRET_FORM_FIELDS = ("new_webhook_secret", "new_api_key")
+BOTH_ACTION_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
+
+
+# -- shared building blocks (also used by the interviews and governance admins) ---------------
+
+
+class ReadOnlyAdminMixin:
+    """Records that only the system writes: viewable with the view permission, never added,
+    edited or deleted from the admin (not even by superusers)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ActionOnlyAdminMixin:
+    """Read-only detail pages, but admin actions guarded by the model's change permission.
+
+    Actions check ``has_change_permission(request)`` without an object, the change page checks it
+    with one: answering "no" for every object keeps each record read-only while operators can
+    still retry from the list or the detail page.
+    """
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def log_admin_changes(request: HttpRequest, objects: list[Any], message: str) -> None:
+    """Record a bulk admin action in every object's admin history."""
+    if objects:
+        LogEntry.objects.log_actions(
+            user_id=request.user.pk, queryset=objects, action_flag=CHANGE, change_message=message
+        )
+
+
+def _secret_source(env_name: str, encrypted: str) -> str:
+    """Where a secret comes from, in words; never the secret itself."""
+    if env_name:
+        state = "set" if os.environ.get(env_name) else "NOT set on this server"
+        text = f"Read from environment variable {env_name} ({state})"
+        if encrypted:
+            text += "; a stored encrypted value is also present but unused"
+        return text
+    if encrypted:
+        return "Stored encrypted in the database"
+    return "Not configured"
+
+
+# -- AtsConnection -----------------------------------------------------------------------------
+
+
+class AtsConnectionAdminForm(forms.ModelForm):
+    """Connection form with write-only secret fields: blank keeps the stored value."""
+
+    new_webhook_secret = forms.CharField(
+        label="New webhook secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave blank to keep the current secret. Stored encrypted; never shown again.",
+    )
+    clear_webhook_secret = forms.BooleanField(
+        label="Clear the stored webhook secret", required=False
+    )
+    new_api_key = forms.CharField(
+        label="New API key",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave blank to keep the current key. Stored encrypted; never shown again.",
+    )
+    clear_api_key = forms.BooleanField(label="Clear the stored API key", required=False)
+
+    # (label, new-value field, clear field, environment-variable field)
+    SECRETS = (
+        ("webhook secret", "new_webhook_secret", "clear_webhook_secret", "webhook_secret_env"),
+        ("API key", "new_api_key", "clear_api_key", "api_key_env"),
+    )
+
+    class Meta:
+        model = AtsConnection
+        # Never the *_encrypted columns: secrets only enter through the new_* fields above.
+        fields = [
+            "name",
+            "slug",
+            "provider",
+            "mode",
+            "active",
+            "base_url",
+            "webhook_secret_env",
+            "api_key_env",
+            "api_client_id",
+            "on_behalf_of",
+            "settings",
+        ]
+        labels = {
+            "webhook_secret_env": "Environment variable",
+            "api_key_env": "Environment variable",
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for label, new_field, clear_field, env_field in self.SECRETS:
+            if cleaned.get(new_field) and cleaned.get(clear_field):
+                self.add_error(
+                    clear_field, f"Either enter a new {label} or clear the stored one, not both."
+                )
+            elif cleaned.get(new_field) and cleaned.get(env_field):
+                # The environment variable would win, silently ignoring what was just typed.
+                self.add_error(
+                    new_field,
+                    f"The {label} is read from the environment variable {cleaned[env_field]}; "
+                    f"empty that name to store a {label} here instead.",
+                )
+        return cleaned
+
+    def save(self, commit: bool = True) -> AtsConnection:
+        connection: AtsConnection = super().save(commit=False)
+        if self.cleaned_data.get("clear_webhook_secret"):
+            connection.set_webhook_secret("")
+        elif new_secret := self.cleaned_data.get("new_webhook_secret"):
+            connection.set_webhook_secret(new_secret)
+        if self.cleaned_data.get("clear_api_key"):
+            connection.set_api_key("")
+        elif new_key := self.cleaned_data.get("new_api_key"):
+            connection.set_api_key(new_key)
+        if commit:
+            connection.save()
+            self._save_m2m()
+        return connection
+
+
+class StageMappingForm(forms.ModelForm):
+    """Stage mapping form that checks the id/name uniqueness the database enforces.
+
+    ``normalized_name`` is computed in ``save()``, so Django's own constraint validation cannot
+    see it; without these checks a duplicate name would end in an IntegrityError.
+    """
+
+    class Meta:
+        model = StageMapping
+        fields = ["connection", "remote_stage_id", "remote_stage_name", "canonical_stage"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "canonical_stage" in self.fields:
+            # Mapping to "unmapped" is forbidden: it would hide the stage from the admins.
+            self.fields["canonical_stage"].choices = [
+                choice
+                for choice in self.fields["canonical_stage"].choices
+                if choice[0] != CanonicalStage.UNMAPPED
+            ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        remote_id = cleaned.get("remote_stage_id") or ""
+        name = cleaned.get("remote_stage_name") or ""
+        normalized = normalize_stage_name(name)
+        if not remote_id and not normalized:
+            raise ValidationError("Enter the remote stage id, its name, or both.")
+        connection = cleaned.get("connection")
+        if connection is None or connection.pk is None:
+            return cleaned  # a connection being created has no mappings to clash with yet
+        others = StageMapping.objects.filter(connection=connection).exclude(pk=self.instance.pk)
+        if remote_id:
+            clash = others.filter(remote_stage_id=remote_id).first()
+            if clash is not None:
+                self.add_error(
+                    "remote_stage_id",
+                    f"Stage id {remote_id!r} is already mapped to "
+                    f"{clash.get_canonical_stage_display()} on this connection.",
+                )
+        else:
+            clash = others.filter(remote_stage_id="", normalized_name=normalized).first()
+            if clash is not None:
+                self.add_error(
+                    "remote_stage_name",
+                    f"The stage name {clash.remote_stage_name!r} is already mapped to "
+                    f"{clash.get_canonical_stage_display()} on this connection "
+                    "(names match ignoring case and spaces).",
+                )
+        return cleaned
+
+
+class StageMappingInlineFormSet(BaseInlineFormSet):
+    """Rejects two rows of one submission that map the same remote stage."""
+
+    def clean(self) -> None:
+        super().clean()
+        seen_ids: set[str] = set()
+        seen_names: set[str] = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or self._should_delete_form(form):
+                continue
+            remote_id = data.get("remote_stage_id") or ""
+            normalized = normalize_stage_name(data.get("remote_stage_name") or "")
+            if remote_id:
+                if remote_id in seen_ids:
+                    raise ValidationError(f"Stage id {remote_id!r} appears in two rows.")
+                seen_ids.add(remote_id)
+            elif normalized:
+                if normalized in seen_names:
+                    raise ValidationError(f"Stage name {normalized!r} appears in two rows.")
+                seen_names.add(normalized)
+
+
+class StageMappingInline(admin.TabularInline):
+    model = StageMapping
+    form = StageMappingForm
+    formset = StageMappingInlineFormSet
+    fields = ["remote_stage_id", "remote_stage_name", "normalized_name", "canonical_stage"]
+    readonly_fields = ["normalized_name"]
+    extra = 1
+
+
+@admin.register(AtsConnection)
+class AtsConnectionAdmin(admin.ModelAdmin):
+    form = AtsConnectionAdminForm
+    list_display = [
+        "name",
+        "slug",
+        "provider",
+        "mode",
+        "active",
+        "webhook_secret_configured",
+        "api_key_configured",
+    ]
+    list_filter = ["provider", "mode", "active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [StageMappingInline]
+    save_on_top = True
+
+    @method_decorator(sensitive_post_parameters(*SECRET_FORM_FIELDS))
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_fieldsets(
+        self, request: HttpRequest, obj: AtsConnection | None = None
+    ) -> list[tuple[str | None, dict[str, Any]]]:
+        editable = (
+            self.has_add_permission(request)
+            if obj is None
+            else self.has_change_permission(request, obj)
+        )
+        webhook: list[str] = []
+        api: list[str] = []
+        if obj is not None:
+            webhook.append("webhook_secret_status")
+            api.append("api_key_status")
+        webhook.append("webhook_secret_env")
+        api.append("api_key_env")
+        if editable:
+            # Form-only fields: a view-only page has nothing to show for them.
+            webhook.append("new_webhook_secret")
+            api.append("new_api_key")
+            if obj is not None:
+                webhook.append("clear_webhook_secret")
+                api.append("clear_api_key")
+        fieldsets: list[tuple[str | None, dict[str, Any]]] = [
+            (None, {"fields": ["name", "slug", "provider", "mode", "active", "base_url"]}),
+            (
+                "Webhook secret",
+                {
+                    "fields": webhook,
+                    "description": "Either the name of an environment variable or a secret "
+                    "stored encrypted. The environment variable wins when both are set.",
+                },
+            ),
+            ("API credentials", {"fields": [*api, "api_client_id", "on_behalf_of"]}),
+            ("Provider options", {"fields": ["settings"], "classes": ["collapse"]}),
+        ]
+        if obj is not None:
+            fieldsets.append(
+                ("Stages seen but not mapped", {"fields": ["unmapped_stages"]}),
+            )
+            fieldsets.append(
+                ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]})
+            )
+        return fieldsets
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: AtsConnection | None = None
+    ) -> list[str]:
+        fields = [
+            "webhook_secret_status",
+            "api_key_status",
+            "unmapped_stages",
+            "created_at",
+            "updated_at",
+        ]
+        if obj is not None:
+            # Other systems (and the webhook URLs configured in the ATS) refer to the slug.
+            fields.append("slug")
+        return fields
+
+    def get_prepopulated_fields(
+        self, request: HttpRequest, obj: AtsConnection | None = None
+    ) -> dict[str, Any]:
+        return {} if obj is not None else dict(self.prepopulated_fields)
+
+    @admin.display(boolean=True, description="Webhook secret configured")
+    def webhook_secret_configured(self, obj: AtsConnection) -> bool:
+        return obj.has_webhook_secret
+
+    @admin.display(boolean=True, description="API key configured")
+    def api_key_configured(self, obj: AtsConnection) -> bool:
+        return obj.has_api_key
+
+    @admin.display(description="Current webhook secret")
+    def webhook_secret_status(self, obj: AtsConnection) -> str:
+        return _secret_source(obj.webhook_secret_env, obj.webhook_secret_encrypted)
+
+    @admin.display(description="Current API key")
+    def api_key_status(self, obj: AtsConnection) -> str:
+        return _secret_source(obj.api_key_env, obj.api_key_encrypted)
+
+    @admin.display(description="Unmapped stages")
+    def unmapped_stages(self, obj: AtsConnection) -> str:
+        """Remote stages applications sit in that no mapping covers; they are never guessed."""
+        rows = (
+            Application.objects.filter(connection=obj, canonical_stage=CanonicalStage.UNMAPPED)
+            .values("remote_stage_id", "remote_stage_name")
+            .annotate(applications=Count("pk"))
+            .order_by("-applications", "remote_stage_name")[:20]
+        )
+        if not rows:
+            return "None: every stage seen so far is mapped."
+        url = reverse("admin:integrations_application_changelist")
+        query = urlencode({"connection__id__exact": obj.pk, "canonical_stage__exact": "unmapped"})
+        items = format_html_join(
+            "",
+            "<li>{} <code>{}</code>: {} application(s)</li>",
+            [
+                (
+                    row["remote_stage_name"] or "(no name)",
+                    row["remote_stage_id"],
+                    row["applications"],
+                )
+                for row in rows
+            ],
+        )
+        return format_html('<ul>{}</ul><a href="{}?{}">See the applications</a>', items, url, query)
+
+
+@admin.register(StageMapping)
+class StageMappingAdmin(admin.ModelAdmin):
+    form = StageMappingForm
+    list_display = ["connection", "remote_stage_id", "remote_stage_name", "canonical_stage"]
+    list_filter = ["connection", "canonical_stage"]
+    list_select_related = ["connection"]
+    search_fields = ["remote_stage_id", "remote_stage_name", "normalized_name"]
+    fields = [
+        "connection",
+        "remote_stage_id",
+        "remote_stage_name",
+        "normalized_name",
+        "canonical_stage",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = ["normalized_name", "created_at", "updated_at"]
+
+
+# -- the synced mirror (read-only) -------------------------------------------------------------
+
+
+@admin.register(Candidate)
+class CandidateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["remote_id", "full_name", "email", "connection", "opted_out", "updated_at"]
+    list_filter = ["connection", "opted_out"]
+    list_select_related = ["connection"]
+    search_fields = ["remote_id", "first_name", "last_name", "email"]
+    show_full_result_count = False
+
+
+@admin.register(Requisition)
+class RequisitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "title",
+        "remote_id",
+        "department",
+        "location",
+        "status",
+        "role_family",
+        "connection",
+    ]
+    list_filter = ["connection", "status", "role_family_membership__role_family"]
+    list_select_related = ["connection", "role_family_membership__role_family"]
+    search_fields = ["remote_id", "title", "department"]
+    show_full_result_count = False
+
+    @admin.display(description="Role family")
+    def role_family(self, obj: Requisition) -> str:
+        try:
+            return str(obj.role_family_membership.role_family)
+        except ObjectDoesNotExist:
+            return "-"
+
+
+@admin.register(Application)
+class ApplicationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "remote_id",
+        "candidate",
+        "requisition",
+        "connection",
+        "remote_stage_name",
+        "canonical_stage",
+        "stage_entered_at",
+    ]
+    list_filter = ["connection", "canonical_stage"]
+    list_select_related = ["candidate", "requisition", "connection"]
+    search_fields = [
+        "remote_id",
+        "candidate__remote_id",
+        "candidate__first_name",
+        "candidate__last_name",
+        "requisition__remote_id",
+        "requisition__title",
+        "remote_stage_name",
+    ]
+    show_full_result_count = False
+
+
+# -- inbound and outbound ledgers --------------------------------------------------------------
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(ActionOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["connection", "delivery_id", "action", "status", "received_at", "attempts"]
+    list_filter = ["status", "connection", "action"]
+    list_select_related = ["connection"]
+    search_fields = ["delivery_id"]
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    actions = ["mark_for_reprocessing"]
+    fields = [
+        "connection",
+        "delivery_id",
+        "action",
+        "status",
+        "attempts",
+        "error",
+        "received_at",
+        "occurred_at",
+        "processed_at",
+        "headers",
+        "raw_body",
+    ]
+
+    @admin.action(
+        description="Mark for reprocessing (failed or stale events only)",
+        permissions=["change"],
+        location=BOTH_ACTION_LOCATIONS,
+    )
+    def mark_for_reprocessing(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
+        retryable = [InboundEventStatus.FAILED, InboundEventStatus.STALE]
+        events = list(queryset.filter(status__in=retryable).select_related("connection"))
+        # Conditional update: an event a worker picked up in the meantime is left alone.
+        updated = InboundEvent.objects.filter(
+            pk__in=[event.pk for event in events], status__in=retryable
+        ).update(status=InboundEventStatus.RECEIVED, error="", processed_at=None)
+        log_admin_changes(request, events, "Marked for reprocessing.")
+        skipped = queryset.count() - updated
+        self.message_user(request, f"{updated} event(s) marked for reprocessing.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} event(s) skipped: only failed or stale events can be reprocessed.",
+                messages.WARNING,
+            )
+
+
+class WritebackAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = WritebackAttempt
+    fields = ["started_at", "status_code", "latency_ms", "succeeded", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(WritebackJob)
+class WritebackJobAdmin(ActionOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "connection",
+        "application",
+        "kind",
+        "target",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "short_last_error",
+    ]
+    list_filter = ["status", "kind", "connection"]
+    list_select_related = ["connection", "application__candidate", "application__requisition"]
+    search_fields = ["target", "application__remote_id", "last_error"]
+    show_full_result_count = False
+    inlines = [WritebackAttemptInline]
+    actions = ["retry_now"]
+    fields = [
+        "connection",
+        "application",
+        "kind",
+        "target",
+        "status",
+        "attempts",
+        "max_attempts",
+        "next_attempt_at",
+        "last_error",
+        "payload",
+        "created_at",
+        "updated_at",
+        "completed_at",
+    ]
+
+    @admin.display(description="Last error")
+    def short_last_error(self, obj: WritebackJob) -> str:
+        error = obj.last_error.strip().splitlines()[0] if obj.last_error.strip() else ""
+        return error if len(error) <= 80 else f"{error[:79]}…"
+
+    @admin.action(
+        description="Retry now (failed or dead jobs)",
+        permissions=["change"],
+        location=BOTH_ACTION_LOCATIONS,
+    )
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[WritebackJob]) -> None:
+        retryable = [WritebackStatus.FAILED, WritebackStatus.DEAD]
+        # Re-sending an older payload after a newer write for the same target would overwrite
+        # fresher data in the ATS, so such jobs stay as they are.
+        newer = WritebackJob.objects.filter(
+            connection=OuterRef("connection"),
+            application=OuterRef("application"),
+            kind=OuterRef("kind"),
+            target=OuterRef("target"),
+            pk__gt=OuterRef("pk"),
+        )
+        jobs = list(
+            queryset.filter(status__in=retryable)
+            .exclude(Exists(newer))
+            .select_related("connection")
+        )
+        now = timezone.now()
+        updated = WritebackJob.objects.filter(
+            pk__in=[job.pk for job in jobs], status__in=retryable
+        ).update(
+            status=WritebackStatus.PENDING,
+            next_attempt_at=now,
+            # A dead job has used all its attempts: allow at least one more.
+            max_attempts=Greatest(F("max_attempts"), F("attempts") + 1),
+            completed_at=None,
+            updated_at=now,
+        )
+        log_admin_changes(request, jobs, "Queued for retry now.")
+        skipped = queryset.count() - updated
+        self.message_user(request, f"{updated} job(s) queued for retry.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} job(s) skipped: only failed or dead jobs without a newer write "
+                "for the same target can be retried.",
+                messages.WARNING,
+            )

@@ -1,0 +1,268 @@
+"""``manage.py seed_demo`` loads realistic data, deterministically, and is safe to run twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Count
+
+from governance import roles
+from governance.models import AccessRole, Decision, LegalHold, RequisitionAccess, RetentionPolicy
+from integrations.models import (
+    Application,
+    AtsConnection,
+    Candidate,
+    CanonicalStage,
+    ConnectionMode,
+    InboundEvent,
+    Requisition,
+    StageMapping,
+    WritebackJob,
+    WritebackStatus,
+)
+from interviews.management.commands.seed_demo import DEMO_PASSWORD
+from interviews.models import (
+    Interview,
+    InterviewPlan,
+    InterviewResult,
+    InterviewStatus,
+    PlanStatus,
+    ReviewStatus,
+    ReviewTask,
+    RoleFamily,
+)
+
+pytestmark = pytest.mark.django_db
+
+OUR_APPS = ("integrations", "interviews", "governance")
+
+
+def seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    counts = {
+        model._meta.label: model.objects.count()
+        for app in OUR_APPS
+        for model in apps.get_app_config(app).get_models()
+    }
+    counts["auth.User"] = User.objects.count()
+    counts["auth.Group"] = Group.objects.count()
+    return counts
+
+
+def fingerprint() -> list[tuple[Any, ...]]:
+    """What must not change between databases: who applied where, stages and scores."""
+    scores = {
+        r.interview.application_id: str(r.score)
+        for r in InterviewResult.objects.select_related("interview")
+    }
+    statuses = dict(Interview.objects.values_list("application_id", "status"))
+    return sorted(
+        (
+            a.connection.slug,
+            a.remote_id,
+            a.candidate.remote_id,
+            a.candidate.full_name,
+            a.candidate.email,
+            a.requisition.title,
+            a.canonical_stage,
+            a.remote_stage_name,
+            statuses.get(a.pk, ""),
+            scores.get(a.pk, ""),
+        )
+        for a in Application.objects.select_related("connection", "candidate", "requisition")
+    )
+
+
+@pytest.fixture
+def fresh_content_types() -> Iterator[None]:
+    """``flush`` recreates content types with new ids; never leak them to other tests."""
+    ContentType.objects.clear_cache()
+    yield
+    ContentType.objects.clear_cache()
+
+
+def test_first_run_loads_every_kind_of_demo_data() -> None:
+    output = seed()
+
+    assert "candidates:" in output
+    assert "applications:" in output
+    for username, group in [
+        ("rita", roles.RECRUITER),
+        ("rob", roles.RECRUITER),
+        ("hank", roles.HIRING_MANAGER),
+        ("ada", roles.HIRING_OPS_ADMIN),
+        ("audrey", roles.AUDITOR),
+    ]:
+        assert User.objects.get(username=username).groups.filter(name=group).exists()
+    assert User.objects.get(username="ada").is_staff
+    assert User.objects.get(username="audrey").is_staff
+
+    greenhouse = AtsConnection.objects.get(slug="greenhouse-prod")
+    lever = AtsConnection.objects.get(slug="lever-sandbox")
+    assert (greenhouse.provider, greenhouse.mode) == ("greenhouse", ConnectionMode.LIVE)
+    assert (lever.provider, lever.mode) == ("lever", ConnectionMode.SANDBOX)
+    assert greenhouse.webhook_secret_env == ""
+    assert greenhouse.webhook_secret() == "demo-greenhouse-webhook-secret"
+    assert StageMapping.objects.filter(connection=greenhouse).count() >= 8
+    assert StageMapping.objects.filter(connection=lever).count() >= 8
+
+    assert RoleFamily.objects.count() == 3
+    assert sorted(InterviewPlan.objects.values_list("status", flat=True)) == sorted(
+        [PlanStatus.PILOT, PlanStatus.LIVE, PlanStatus.DRAFT]
+    )
+    for plan in InterviewPlan.objects.annotate(n=Count("competencies")):
+        assert 3 <= plan.n <= 4
+        assert all(set(c.rubric_anchors) == {"1", "3", "5"} for c in plan.competencies.all())
+    assert Requisition.objects.count() == 10
+    assert not Requisition.objects.filter(role_family_membership__isnull=True).exists()
+
+    assert 250 <= Application.objects.count() <= 350
+    present = set(Application.objects.values_list("canonical_stage", flat=True))
+    assert present == set(CanonicalStage.values)
+    unmapped = Application.objects.filter(canonical_stage=CanonicalStage.UNMAPPED)
+    assert not unmapped.filter(remote_stage_name="").exists()
+    mapped_names = set(StageMapping.objects.values_list("normalized_name", flat=True))
+    assert not {a.remote_stage_name.casefold() for a in unmapped} & mapped_names
+    assert Candidate.objects.filter(opted_out=True).exists()
+    shared = Candidate.objects.values("email").annotate(n=Count("pk")).filter(n__gt=1)
+    assert shared.exists(), "two candidates should share one e-mail address"
+
+    assert set(Interview.objects.values_list("status", flat=True)) == set(InterviewStatus.values)
+    assert ReviewTask.objects.filter(status=ReviewStatus.OPEN).exists()
+    claimed = ReviewTask.objects.filter(status=ReviewStatus.CLAIMED)
+    assert claimed.filter(claimed_by__username="rita").exists()
+    assert Decision.objects.filter(is_override=True).count() >= 2
+    assert Decision.objects.filter(is_override=False).exists()
+
+    rita_reqs = set(
+        RequisitionAccess.objects.filter(user__username="rita").values_list(
+            "requisition", flat=True
+        )
+    )
+    rob_reqs = set(
+        RequisitionAccess.objects.filter(user__username="rob").values_list("requisition", flat=True)
+    )
+    assert len(rita_reqs) > len(rob_reqs) > 0
+    assert not rita_reqs & rob_reqs
+    assert (
+        RequisitionAccess.objects.filter(
+            user__username="hank", role=AccessRole.HIRING_MANAGER
+        ).count()
+        == 3
+    )
+
+    job_statuses = set(WritebackJob.objects.values_list("status", flat=True))
+    assert {WritebackStatus.SUCCEEDED, WritebackStatus.FAILED, WritebackStatus.DEAD} <= job_statuses
+    assert not WritebackJob.objects.filter(
+        status__in=[WritebackStatus.FAILED, WritebackStatus.DEAD], last_error=""
+    ).exists()
+    assert set(InboundEvent.objects.values_list("status", flat=True)) >= {"processed", "failed"}
+    assert set(RetentionPolicy.objects.values_list("data_category", "retention_days")) == {
+        ("transcript", 365),
+        ("raw_vendor_payload", 90),
+    }
+    assert LegalHold.objects.count() == 1
+
+
+def test_demo_passwords_are_printed_and_work() -> None:
+    output = seed()
+
+    assert DEMO_PASSWORD in output
+    for username in ("rita", "rob", "hank", "ada", "audrey"):
+        assert username in output
+        assert authenticate(username=username, password=DEMO_PASSWORD) is not None
+
+
+def test_interviews_results_and_reviews_are_consistent() -> None:
+    seed()
+
+    for interview in Interview.objects.select_related("plan", "application"):
+        assert interview.vendor == interview.plan.vendor
+        assert interview.plan.is_running
+        if interview.invited_at:
+            assert interview.stage_entered_at <= interview.invited_at
+            expiry = dt.timedelta(days=interview.plan.expiry_days)
+            assert interview.expires_at == interview.invited_at + expiry
+        if interview.started_at:
+            assert interview.invited_at < interview.started_at
+        if interview.completed_at:
+            assert interview.started_at < interview.completed_at
+    for result in InterviewResult.objects.select_related("interview__plan"):
+        plan = result.interview.plan
+        assert result.band_thresholds == plan.band_thresholds
+        expected = next(b["name"] for b in plan.band_thresholds if result.score >= b["min"])
+        assert result.band == expected
+        near_cut = any(
+            b["min"] > 0 and abs(result.score - b["min"]) <= plan.borderline_margin
+            for b in plan.band_thresholds
+        )
+        assert ("borderline" in result.flags) == near_cut
+        assert 1 <= len(result.summary_bullets) <= 3
+        assert all(len(bullet) <= 280 for bullet in result.summary_bullets)
+        assert result.report_url.startswith("https://vendor.example/reports/")
+        assert result.competency_scores.count() == plan.competencies.count()
+    # One open (or claimed) task per interview at most; every done task has its decision.
+    open_tasks = ReviewTask.objects.filter(status__in=["open", "claimed"])
+    assert open_tasks.count() == open_tasks.values("interview").distinct().count()
+    for task in ReviewTask.objects.filter(status=ReviewStatus.DONE):
+        assert Decision.objects.filter(result=task.result).exists()
+    for decision in Decision.objects.select_related("result__interview"):
+        assert decision.application_id == decision.result.interview.application_id
+
+
+def test_seeded_rows_pass_model_validation() -> None:
+    seed()
+
+    for app in OUR_APPS:
+        for model in apps.get_app_config(app).get_models():
+            for instance in model.objects.all()[:25]:
+                instance.full_clean()
+
+
+def test_second_run_creates_nothing() -> None:
+    seed()
+    before = row_counts()
+
+    output = seed()
+
+    assert row_counts() == before
+    assert "Demo data already present; nothing to do." in output
+    assert " 0 created" in output
+    assert not [
+        line for line in output.splitlines() if "created" in line and " 0 created" not in line
+    ]
+
+
+def test_fresh_databases_get_the_same_data(fresh_content_types: None) -> None:
+    seed()
+    first, first_counts = fingerprint(), row_counts()
+    assert any(score for *_, score in first)
+
+    # A brand-new database: flush removes everything, the migration's role groups included.
+    if connection.vendor == "postgresql":
+        # TRUNCATE refuses tables with pending deferred FK checks inside this test transaction.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    call_command("flush", interactive=False, verbosity=0)
+    assert not Group.objects.exists()
+    seed()
+
+    assert fingerprint() == first
+    assert row_counts() == first_counts
+    for name, permissions in roles.ROLE_PERMISSIONS.items():
+        assert Group.objects.get(name=name).permissions.count() == len(permissions)
