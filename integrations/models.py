@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -442,6 +443,10 @@ class WritebackJob(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=8)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A claimed job whose lease ran out (its worker died) may be claimed again.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Sent with every attempt so the receiving side can drop duplicates of one logical write.
+    idempotency_key = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -486,3 +491,55 @@ class WritebackAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt on job {self.job_id}: {self.status_code or self.error[:40]}"
+
+
+class SignatureFailure(models.Model):
+    """A webhook delivery refused for a bad or missing signature (nothing else is stored)."""
+
+    connection = models.ForeignKey(
+        AtsConnection, on_delete=models.CASCADE, related_name="signature_failures"
+    )
+    received_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    reason = models.CharField(max_length=200)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["connection", "received_at"], name="sigfailure_conn_time_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection.slug} at {self.received_at:%Y-%m-%d %H:%M}: {self.reason}"
+
+
+class UnmappedStage(models.Model):
+    """A remote stage seen in the ATS that no StageMapping covers yet; shown to admins."""
+
+    connection = models.ForeignKey(
+        AtsConnection, on_delete=models.CASCADE, related_name="unmapped_stages"
+    )
+    remote_stage_id = models.CharField(max_length=100, blank=True)
+    remote_stage_name = models.CharField(max_length=200, blank=True)
+    seen_count = models.PositiveIntegerField(default=0)
+    first_seen_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a stage mapping was created for it."
+    )
+
+    class Meta:
+        ordering = ["-last_seen_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "remote_stage_id", "remote_stage_name"],
+                name="unmappedstage_unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(remote_stage_id="", remote_stage_name=""),
+                name="unmappedstage_has_id_or_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.remote_stage_name or self.remote_stage_id} on {self.connection.slug}"

@@ -163,7 +163,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # Eager mode is for the demo and tests only (see README); production runs real workers.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # The outbox relay: sends due writebacks (a kick on commit makes most sends immediate).
+    "relay-writebacks": {"task": "integrations.relay_writebacks", "schedule": 5.0},
+    # Deliveries stored while the broker was down are processed once it is back.
+    "sweep-inbound-events": {"task": "integrations.sweep_inbound_events", "schedule": 60.0},
+}
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
