@@ -25,6 +25,8 @@ ALL_FACTORIES = [
     f.InboundEventFactory,
     f.WritebackJobFactory,
     f.WritebackAttemptFactory,
+    f.SignatureFailureFactory,
+    f.UnmappedStageFactory,
     f.RoleFamilyFactory,
     f.RoleFamilyMembershipFactory,
     f.InterviewPlanFactory,

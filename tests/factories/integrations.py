@@ -20,7 +20,9 @@ from integrations.models import (
     Provider,
     Requisition,
     RequisitionStatus,
+    SignatureFailure,
     StageMapping,
+    UnmappedStage,
     WritebackAttempt,
     WritebackJob,
     WritebackKind,
@@ -155,3 +157,22 @@ class WritebackAttemptFactory(DjangoModelFactory[WritebackAttempt]):
     latency_ms = 240
     succeeded = True
     error = ""
+
+
+class SignatureFailureFactory(DjangoModelFactory[SignatureFailure]):
+    class Meta:
+        model = SignatureFailure
+
+    connection = factory.SubFactory(AtsConnectionFactory)
+    reason = "signature mismatch"
+    remote_addr = "127.0.0.1"
+
+
+class UnmappedStageFactory(DjangoModelFactory[UnmappedStage]):
+    class Meta:
+        model = UnmappedStage
+
+    connection = factory.SubFactory(AtsConnectionFactory)
+    remote_stage_id = factory.Sequence(lambda n: f"{80000 + n}")
+    remote_stage_name = factory.Sequence(lambda n: f"Take Home Assignment {n}")
+    seen_count = 1
