@@ -8,13 +8,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from governance import roles
 from governance.models import AccessRole, Decision, LegalHold, RequisitionAccess, RetentionPolicy
@@ -27,10 +30,12 @@ from integrations.models import (
     InboundEvent,
     Requisition,
     StageMapping,
+    WritebackAttempt,
     WritebackJob,
     WritebackStatus,
 )
-from interviews.management.commands.seed_demo import DEMO_PASSWORD
+from interviews.demo.data import DEMO_PASSWORD
+from interviews.demo.planner import plan_demo
 from interviews.models import (
     Interview,
     InterviewPlan,
@@ -266,3 +271,113 @@ def test_fresh_databases_get_the_same_data(fresh_content_types: None) -> None:
     assert row_counts() == first_counts
     for name, permissions in roles.ROLE_PERMISSIONS.items():
         assert Group.objects.get(name=name).permissions.count() == len(permissions)
+
+
+def timeline() -> list[tuple[Any, ...]]:
+    """Every event timestamp the seed sets, plus the writeback idempotency keys."""
+    return [
+        sorted(Interview.objects.values_list("vendor_reference", "created_at", "invited_at")),
+        sorted(InterviewResult.objects.values_list("interview__vendor_reference", "received_at")),
+        sorted(ReviewTask.objects.values_list("interview__vendor_reference", "created_at")),
+        sorted(Decision.objects.values_list("result__interview__vendor_reference", "created_at")),
+        sorted(WritebackJob.objects.values_list("idempotency_key", "created_at")),
+        sorted(WritebackAttempt.objects.values_list("job__idempotency_key", "started_at")),
+        sorted(InboundEvent.objects.values_list("delivery_id", "received_at")),
+        sorted(LegalHold.objects.values_list("reason", "placed_at")),
+    ]
+
+
+@time_machine.travel(dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.UTC), tick=False)
+def test_fresh_databases_get_the_same_timeline_at_the_same_instant(
+    fresh_content_types: None,
+) -> None:
+    seed()
+    first = timeline()
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    call_command("flush", interactive=False, verbosity=0)
+    seed()
+
+    assert timeline() == first
+
+
+def test_planning_reads_no_database_and_repeats_exactly(
+    django_assert_num_queries: Any,
+) -> None:
+    now = timezone.now()
+
+    with django_assert_num_queries(0):
+        first, second = plan_demo(now), plan_demo(now)
+
+    assert first == second
+    assert len(first.applications) == 300
+
+
+def test_seeding_inserts_complete_rows_and_never_updates_them() -> None:
+    with CaptureQueriesContext(connection) as queries:
+        seed()
+
+    ours = ("integrations_", "interviews_", "governance_")
+    changed = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith(("UPDATE", "DELETE"))
+        and any(f'"{prefix}' in q["sql"] or f" {prefix}" in q["sql"] for prefix in ours)
+    ]
+    assert changed == []
+
+
+def test_event_timestamps_are_historical_and_in_order() -> None:
+    before = timezone.now()
+    seed()
+
+    # Nothing happened "at seeding time": events are spread over the past weeks.
+    interviews = Interview.objects.all()
+    assert not interviews.exclude(created_at=F("stage_entered_at")).exists()
+    assert interviews.order_by("created_at").first().created_at < before - dt.timedelta(days=14)
+    for result in InterviewResult.objects.select_related("interview"):
+        assert result.interview.completed_at < result.received_at < before
+    for task in ReviewTask.objects.select_related("result", "interview"):
+        assert task.created_at < before
+        if task.result is not None:
+            assert task.result.received_at < task.created_at
+        else:
+            assert task.interview.ended_at < task.created_at
+    for task in ReviewTask.objects.filter(status=ReviewStatus.DONE):
+        decision = Decision.objects.get(result=task.result)
+        assert decision.created_at == task.resolved_at
+    assert len(set(Decision.objects.values_list("created_at", flat=True))) > 1
+    for job in WritebackJob.objects.select_related("application"):
+        result = InterviewResult.objects.get(interview__application=job.application)
+        assert result.received_at < job.created_at < before
+        numbers = [a.attempt_number for a in job.attempt_log.order_by("started_at")]
+        assert numbers == list(range(1, job.attempts + 1))
+        assert all(job.created_at < a.started_at < before for a in job.attempt_log.all())
+    for event in InboundEvent.objects.all():
+        assert event.occurred_at < event.received_at < before
+    assert LegalHold.objects.get().placed_at <= timezone.now()
+
+
+def test_rerun_restores_missing_attempts_of_existing_jobs() -> None:
+    seed()
+    failed = WritebackJob.objects.get(status=WritebackStatus.FAILED)
+    planned = list(
+        failed.attempt_log.order_by("attempt_number").values_list(
+            "attempt_number", "status_code", "error"
+        )
+    )
+    assert len(planned) == 2
+    failed.attempt_log.filter(attempt_number=2).delete()
+    # A retry the relay made since the first run is kept as it is.
+    WritebackAttempt.objects.create(job=failed, attempt_number=3, status_code=200, succeeded=True)
+
+    output = seed()
+
+    assert "writeback attempts:         1 created     6 already present" in output
+    restored = failed.attempt_log.order_by("attempt_number").values_list(
+        "attempt_number", "status_code", "error"
+    )
+    assert list(restored)[:2] == planned
+    assert failed.attempt_log.count() == 3

@@ -114,6 +114,7 @@ class WritebackSpec:
     status: str
     payload: dict[str, Any]
     created_at: dt.datetime
+    idempotency_key: uuid.UUID
     attempts: list[AttemptSpec] = field(default_factory=list)
     next_attempt_at: dt.datetime | None = None
     completed_at: dt.datetime | None = None

@@ -6,6 +6,7 @@ order or the contents of any list changes the whole demo data set.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -24,11 +25,11 @@ SEED = 20260601
 # Public on purpose: printed at the end of every run and in the README.
 DEMO_PASSWORD = "screenbridge-demo"  # noqa: S105
 VENDOR = "generic-http"
+# Namespace of the writeback jobs' idempotency keys (uuid5 of the job's natural key).
+WRITEBACK_KEY_NAMESPACE = uuid.UUID("77f1c7e7-b7ca-4a5e-a564-51bfa03d533e")
 
 C = CanonicalStage
 AI_RANK = STAGE_ORDER[C.AUTOMATED_INTERVIEW]
-
-# --- Fixed demo content ----------------------------------------------------------------------
 
 # username, first name, last name, role group, is_staff
 USERS = [

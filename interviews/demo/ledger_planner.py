@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import random
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from interviews.demo.blueprint import (
     WritebackSpec,
     random_uuid,
 )
-from interviews.demo.data import CONNECTIONS, GH, LV
+from interviews.demo.data import CONNECTIONS, GH, LV, WRITEBACK_KEY_NAMESPACE
 
 
 def plan_ledgers(bp: Blueprint, rng: random.Random, now: dt.datetime) -> None:
@@ -50,11 +51,11 @@ def _writebacks(bp: Blueprint, rng: random.Random, now: dt.datetime) -> None:
         (lv[2], WritebackStatus.SANDBOXED),
     ]
     for interview, status in plan:
-        result = interview.result
+        app, result = interview.application, interview.result
         assert result is not None  # noqa: S101
         created = result.received_at + dt.timedelta(seconds=rng.uniform(2, 30))
         report = f"{settings.SCREENBRIDGE_PUBLIC_URL}/r/{interview.vendor_reference}"
-        if interview.application.connection == GH:
+        if app.connection == GH:
             kind = WritebackKind.CUSTOM_FIELDS
             payload: dict[str, Any] = {
                 "custom_fields": [
@@ -70,7 +71,10 @@ def _writebacks(bp: Blueprint, rng: random.Random, now: dt.datetime) -> None:
             lines += [f"• {bullet}" for bullet in result.bullets]
             lines.append(f"Report: {report}")
             payload = {"value": "\n".join(lines), "secret": False, "notifyFollowers": False}
-        spec = WritebackSpec(interview, kind, status, payload, created)
+        # Derived, not drawn: the job's key is stable without changing the generator's draws.
+        natural = f"{app.connection}:{app.remote_id}:{kind}:result"
+        key = uuid.uuid5(WRITEBACK_KEY_NAMESPACE, natural)
+        spec = WritebackSpec(interview, kind, status, payload, created, key)
         first = created + dt.timedelta(seconds=rng.uniform(1, 5))
         if status == WritebackStatus.SUCCEEDED:
             spec.attempts = [AttemptSpec(1, first, 200, rng.randint(180, 900), succeeded=True)]

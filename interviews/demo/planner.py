@@ -56,7 +56,7 @@ from interviews.scoring import band_for, borderline_cut, recommended_outcome
 
 
 def plan_demo(now: dt.datetime) -> Blueprint:
-    """The complete demo blueprint, with every timestamp placed before ``now``."""
+    """The complete demo blueprint; every event it records happened before ``now``."""
     return Planner(now).build()
 
 
