@@ -15,8 +15,9 @@ from governance.models import AccessRole
 from governance.roles import RECRUITER, sync_role_groups
 from tests.factories import RequisitionAccessFactory, RequisitionFactory, UserFactory
 
-# Headless Chromium fixtures (`browser`, `page`) for the page tests.
-pytest_plugins = ["tests.browser"]
+# Headless Chromium (`browser`, `page`); real Redis and Celery worker processes
+# (`redis_server`, `celery_worker`).
+pytest_plugins = ["tests.browser", "tests.processes"]
 
 
 @pytest.fixture
