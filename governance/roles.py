@@ -37,6 +37,8 @@ RECORD_MODELS = [
     ("integrations", "inboundevent"),
     ("integrations", "writebackjob"),
     ("integrations", "writebackattempt"),
+    ("integrations", "signaturefailure"),
+    ("integrations", "unmappedstage"),
     ("interviews", "interview"),
     ("interviews", "interviewresult"),
     ("interviews", "competencyscore"),

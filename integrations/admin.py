@@ -623,3 +623,26 @@ class WritebackJobAdmin(ActionOnlyAdminMixin, admin.ModelAdmin):
                 "for the same target can be retried.",
                 messages.WARNING,
             )
+
+
+# -- refused webhook deliveries ----------------------------------------------------------------
+
+# Imported here so this section stays self-contained at the end of the module.
+from integrations.models import SignatureFailure  # noqa: E402
+
+
+@admin.register(SignatureFailure)
+class SignatureFailureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Deliveries refused for a bad or missing signature, per connection (nothing else kept)."""
+
+    list_display = ["received_at", "connection", "reason", "remote_addr"]
+    list_filter = ["connection", "reason"]
+    list_select_related = ["connection"]
+    search_fields = ["reason", "remote_addr", "connection__slug"]
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    fields = ["connection", "received_at", "reason", "remote_addr"]
+    readonly_fields = fields
+
+
+from integrations import admin_sync  # noqa: E402, F401

@@ -6,15 +6,27 @@ Every task is safe to run twice: the services claim their rows with a conditiona
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="integrations.process_inbound_event", ignore_result=True)
 def process_inbound_event_task(event_id: int) -> None:
-    """Normalize one stored webhook delivery and apply it (see services.stage_sync)."""
+    """Normalize one stored webhook delivery and apply it (see services.stage_sync).
+
+    Never raises for a bad delivery: the service records failures on the event itself.
+    """
+    from integrations.models import InboundEvent
     from integrations.services.stage_sync import inbound_event_process
 
-    inbound_event_process(event_id=event_id)
+    try:
+        inbound_event_process(event_id=event_id)
+    except InboundEvent.DoesNotExist:
+        # Deleted (e.g. by retention) between enqueue and run: nothing left to do.
+        logger.warning("inbound event %s no longer exists", event_id)
 
 
 @shared_task(name="integrations.sweep_inbound_events", ignore_result=True)

@@ -16,8 +16,8 @@ from governance.roles import RECRUITER, sync_role_groups
 from tests.factories import RequisitionAccessFactory, RequisitionFactory, UserFactory
 
 # Headless Chromium (`browser`, `page`); real Redis and Celery worker processes
-# (`redis_server`, `celery_worker`).
-pytest_plugins = ["tests.browser", "tests.processes"]
+# (`redis_server`, `celery_worker`); a loopback ATS HTTP server (`ats_server`).
+pytest_plugins = ["tests.browser", "tests.processes", "tests.ats_server"]
 
 
 @pytest.fixture

@@ -215,6 +215,15 @@ def _database_url() -> str:
     return f"postgres://{auth}{host}:{port}/{settings['NAME']}"
 
 
+def _reset_producer_pool(app: Any) -> None:
+    """Drop pooled broker connections so the next publish uses the current broker_url."""
+    # What Celery itself does after a fork: forget the pools so they are rebuilt for the
+    # current broker_url (kombu keeps one pool per broker URL, so none is closed here).
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker(
     transactional_db: Any, role_groups: None, redis_server: RedisServer, tmp_path: Path
@@ -231,11 +240,11 @@ def celery_worker(
     app.conf.update(
         task_always_eager=False, broker_url=redis_server.url, task_default_queue=worker.queue
     )
-    app.pool.force_close_all()
+    _reset_producer_pool(app)
     worker.start()
     try:
         yield worker
     finally:
         worker.stop()
         app.conf.update(saved)
-        app.pool.force_close_all()
+        _reset_producer_pool(app)

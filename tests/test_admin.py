@@ -30,7 +30,9 @@ from integrations.models import (
     Candidate,
     InboundEvent,
     Requisition,
+    SignatureFailure,
     StageMapping,
+    UnmappedStage,
     WritebackAttempt,
     WritebackJob,
 )
@@ -109,6 +111,10 @@ def make_pipeline(connection: AtsConnection, index: int, user: Any) -> dict[str,
         canonical_stage="recruiter_screen",
     )
     InboundEvent.objects.create(connection=connection, delivery_id=f"d-{index}", raw_body="{}")
+    SignatureFailure.objects.create(connection=connection, reason="signature does not match")
+    UnmappedStage.objects.create(
+        connection=connection, remote_stage_name=f"Take Home {index}", seen_count=1
+    )
     job = WritebackJob.objects.create(
         connection=connection, application=application, kind="note", target=f"result-{index}"
     )

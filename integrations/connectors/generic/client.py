@@ -1,0 +1,195 @@
+"""Generic ATS client: signed JSON out, a simple cursor-paged list in.
+
+Every request is signed the Standard Webhooks way
+(https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md).
+The secret is ``connection.api_key()``, a ``whsec_<base64>`` key. Three headers are sent:
+
+- ``webhook-id``: the job's ``idempotency_key`` for writes, the same on every retry so the receiver
+  can drop duplicates. Reads get a fresh UUID.
+- ``webhook-timestamp``: Unix seconds of this attempt.
+- ``webhook-signature``: ``v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{raw body}")>``.
+
+Reads are signed over an empty body, so any Standard Webhooks library can verify them with
+``verify("", headers)``. No long-lived secret goes over the wire.
+
+Connection fields used:
+
+- ``base_url``: the receiver's root URL.
+- ``api_key()``: the ``whsec_`` signing secret.
+- ``settings``:
+  - ``writeback_path``: optional path appended to ``base_url`` for writes.
+  - ``list_path``: required for reconcile.
+  - ``http_timeout``.
+
+Write (every ``WritebackJob.kind``): ``POST <base_url><writeback_path>`` with body::
+
+    {"type": "screenbridge.writeback", "kind": "<job.kind>",
+     "application_id": "<application remote id or null>", "payload": {...job.payload...}}
+
+Any 2xx is success. A 3xx is not followed and counts as a permanent error, as does any other
+4xx except 429. If the answer has an ``id``, it is kept as the remote reference.
+
+Reconcile: ``GET <base_url><list_path>?since=<ISO-8601>[&cursor=<next_cursor>]`` answers::
+
+    {"data": [<event>, ...], "next_cursor": "<opaque>" | null}
+
+Each ``<event>`` is a generic ``application.stage_changed`` event, exactly as the generic
+webhook delivers it (see ``connectors/generic/mapping.py``), e.g.::
+
+    {"type": "application.stage_changed", "occurred_at": "2026-04-09T16:38:36Z",
+     "application": {"id": "A-1", "applied_at": "..."},
+     "candidate": {"id": "C-1", "first_name": "", "last_name": "", "email": ""},
+     "job": {"id": "R-1", "title": "", "department": "", "location": "", "status": "open"},
+     "stage": {"id": "S-1", "name": "Phone Screen"}, "outcome": ""}
+
+Items are parsed by that same ``mapping.normalize``, so webhooks and reconcile cannot drift. An
+item without ``type`` counts as a stage change. A malformed item stops the run with a permanent
+error that names the field.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from integrations.connectors.base import (
+    AtsClient,
+    MalformedPayloadError,
+    StageChange,
+    WritebackOutcome,
+)
+from integrations.connectors.generic import mapping
+from integrations.http import (
+    AtsAuthError,
+    AtsPermanentError,
+    HttpClient,
+    HttpResponse,
+    connection_timeout,
+    read_credential,
+)
+
+if TYPE_CHECKING:
+    from integrations.models import AtsConnection, WritebackJob
+
+READ_RETRIES = 3
+EVENT_TYPE = "screenbridge.writeback"
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks ``whsec_<base64>`` secret."""
+    encoded = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise AtsAuthError("the signing secret is not a whsec_<base64> secret") from None
+    if not key:
+        raise AtsAuthError("the signing secret is empty")
+    return key
+
+
+def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<signature>`` over ``{msg_id}.{timestamp}.{body}`` (Standard Webhooks ``v1``)."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+class Client(AtsClient):
+    """Outbound calls to a generic, Standard Webhooks–speaking ATS."""
+
+    def __init__(self, connection: AtsConnection, *, http: HttpClient | None = None) -> None:
+        super().__init__(connection)
+        self.http = http or HttpClient(
+            base_url=connection.base_url, timeout=connection_timeout(connection.settings)
+        )
+
+    def _headers(self, msg_id: str, body: bytes) -> dict[str, str]:
+        if not self.http.base_url:
+            raise AtsPermanentError("the generic connection has no base_url")
+        secret = read_credential(self.connection.api_key, "generic signing secret")
+        self.http.add_secret(secret)
+        timestamp = int(time.time())
+        return {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(signing_key(secret), msg_id, timestamp, body),
+        }
+
+    def _path(self, setting: str) -> str:
+        return str((self.connection.settings or {}).get(setting) or "")
+
+    def send_writeback(self, job: WritebackJob) -> WritebackOutcome:
+        """POST the job as signed JSON; the idempotency key travels as ``webhook-id``."""
+        body = json.dumps(
+            {
+                "type": EVENT_TYPE,
+                "kind": job.kind,
+                "application_id": job.application.remote_id if job.application else None,
+                "payload": job.payload,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
+        headers = self._headers(str(job.idempotency_key), body)
+        headers["Content-Type"] = "application/json"
+        # The signature covers these exact bytes, so they are sent as data, not re-serialized.
+        response = self.http.request(
+            "POST", self._path("writeback_path"), data=body, headers=headers
+        )
+        answer = response.json_or_none()
+        reference = answer.get("id") if isinstance(answer, dict) else None
+        return WritebackOutcome(
+            status_code=response.status_code, remote_reference=str(reference or "")
+        )
+
+    def iter_stage_changes(self, *, since: dt.datetime | None) -> Iterator[StageChange]:
+        """Items from ``list_path`` page by page (``next_cursor``), as documented above."""
+        list_path = self._path("list_path")
+        if not list_path:
+            raise AtsPermanentError("the generic connection has no settings['list_path']")
+        cursor: str | None = None
+        while True:
+            params: dict[str, str] = {}
+            if since is not None:
+                params["since"] = _aware(since).isoformat()
+            if cursor:
+                params["cursor"] = cursor
+            response: HttpResponse = self.http.request(
+                "GET",
+                list_path,
+                params=params,
+                headers=self._headers(f"msg_{uuid.uuid4().hex}", b""),
+                retries=READ_RETRIES,
+            )
+            page = response.json()
+            if not isinstance(page, dict):
+                raise AtsPermanentError("the generic list answer is not a JSON object")
+            for item in page.get("data") or []:
+                yield from self._stage_changes(item)
+            cursor = page.get("next_cursor") or None
+            if not cursor:
+                return
+
+    def _stage_changes(self, item: Any) -> list[StageChange]:
+        if not isinstance(item, Mapping):
+            raise AtsPermanentError("a generic list item is not a JSON object")
+        action = str(item.get("type") or mapping.STAGE_ACTION)
+        try:
+            return mapping.normalize(self.connection, action, dict(item), client=self)
+        except MalformedPayloadError as exc:
+            raise AtsPermanentError(f"a generic list item is malformed: {exc}") from None
+
+    def stage_name(self, remote_stage_id: str) -> str:
+        """The generic ATS sends stage names with its events; there is nothing to look up."""
+        return ""
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
