@@ -14,12 +14,10 @@ from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import Count, Exists, F, OuterRef, QuerySet
-from django.db.models.functions import Greatest
+from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
@@ -31,7 +29,6 @@ from integrations.models import (
     Candidate,
     CanonicalStage,
     InboundEvent,
-    InboundEventStatus,
     Requisition,
     StageMapping,
     WritebackAttempt,
@@ -496,7 +493,7 @@ class InboundEventAdmin(ActionOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["delivery_id"]
     date_hierarchy = "received_at"
     show_full_result_count = False
-    actions = ["mark_for_reprocessing"]
+    actions = ["retry_processing"]
     fields = [
         "connection",
         "delivery_id",
@@ -512,24 +509,23 @@ class InboundEventAdmin(ActionOnlyAdminMixin, admin.ModelAdmin):
     ]
 
     @admin.action(
-        description="Mark for reprocessing (failed or stale events only)",
+        description="Retry processing now (failed or stale events)",
         permissions=["change"],
         location=BOTH_ACTION_LOCATIONS,
     )
-    def mark_for_reprocessing(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
-        retryable = [InboundEventStatus.FAILED, InboundEventStatus.STALE]
-        events = list(queryset.filter(status__in=retryable).select_related("connection"))
-        # Conditional update: an event a worker picked up in the meantime is left alone.
-        updated = InboundEvent.objects.filter(
-            pk__in=[event.pk for event in events], status__in=retryable
-        ).update(status=InboundEventStatus.RECEIVED, error="", processed_at=None)
-        log_admin_changes(request, events, "Marked for reprocessing.")
-        skipped = queryset.count() - updated
-        self.message_user(request, f"{updated} event(s) marked for reprocessing.", messages.SUCCESS)
-        if skipped:
+    def retry_processing(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
+        from integrations.services.stage_sync import inbound_events_retry
+
+        events = {event.pk: event for event in queryset.select_related("connection")}
+        queued = inbound_events_retry(event_ids=list(events))
+        log_admin_changes(request, [events[pk] for pk in queued], "Queued for processing again.")
+        self.message_user(
+            request, f"{len(queued)} event(s) queued for processing.", messages.SUCCESS
+        )
+        if skipped := len(events) - len(queued):
             self.message_user(
                 request,
-                f"{skipped} event(s) skipped: only failed or stale events can be reprocessed.",
+                f"{skipped} event(s) skipped: only failed or stale events can be retried.",
                 messages.WARNING,
             )
 
@@ -587,36 +583,21 @@ class WritebackJobAdmin(ActionOnlyAdminMixin, admin.ModelAdmin):
         location=BOTH_ACTION_LOCATIONS,
     )
     def retry_now(self, request: HttpRequest, queryset: QuerySet[WritebackJob]) -> None:
-        retryable = [WritebackStatus.FAILED, WritebackStatus.DEAD]
-        # Re-sending an older payload after a newer write for the same target would overwrite
-        # fresher data in the ATS, so such jobs stay as they are.
-        newer = WritebackJob.objects.filter(
-            connection=OuterRef("connection"),
-            application=OuterRef("application"),
-            kind=OuterRef("kind"),
-            target=OuterRef("target"),
-            pk__gt=OuterRef("pk"),
+        from integrations.services.outbox import RETRYABLE_BY_HAND, writeback_retry
+
+        jobs = {job.pk: job for job in queryset.select_related("connection")}
+        was_stuck = [job for job in jobs.values() if job.status in RETRYABLE_BY_HAND]
+        queued = writeback_retry(job_ids=list(jobs), actor=request.user)
+        now_pending = set(
+            WritebackJob.objects.filter(
+                pk__in=[job.pk for job in was_stuck], status=WritebackStatus.PENDING
+            ).values_list("pk", flat=True)
         )
-        jobs = list(
-            queryset.filter(status__in=retryable)
-            .exclude(Exists(newer))
-            .select_related("connection")
+        log_admin_changes(
+            request, [job for job in was_stuck if job.pk in now_pending], "Queued for retry now."
         )
-        now = timezone.now()
-        updated = WritebackJob.objects.filter(
-            pk__in=[job.pk for job in jobs], status__in=retryable
-        ).update(
-            status=WritebackStatus.PENDING,
-            next_attempt_at=now,
-            # A dead job has used all its attempts: allow at least one more.
-            max_attempts=Greatest(F("max_attempts"), F("attempts") + 1),
-            completed_at=None,
-            updated_at=now,
-        )
-        log_admin_changes(request, jobs, "Queued for retry now.")
-        skipped = queryset.count() - updated
-        self.message_user(request, f"{updated} job(s) queued for retry.", messages.SUCCESS)
-        if skipped:
+        self.message_user(request, f"{queued} job(s) queued for retry.", messages.SUCCESS)
+        if skipped := len(jobs) - queued:
             self.message_user(
                 request,
                 f"{skipped} job(s) skipped: only failed or dead jobs without a newer write "

@@ -35,11 +35,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from integrations.admin import BOTH_ACTION_LOCATIONS, InboundEventAdmin, log_admin_changes
 from integrations.models import (
     CanonicalStage,
-    InboundEvent,
-    InboundEventStatus,
     UnmappedStage,
 )
 from integrations.selectors import (
@@ -49,7 +46,6 @@ from integrations.selectors import (
 )
 from integrations.services.stage_sync import (
     StageMapConflictError,
-    inbound_events_enqueue,
     unmapped_stage_map,
 )
 
@@ -267,41 +263,3 @@ class UnmappedStageAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         pass  # nothing related: the mapping is created by the service
-
-
-# -- InboundEvent: retry processing ------------------------------------------------------------
-
-
-admin.site.unregister(InboundEvent)
-
-
-@admin.register(InboundEvent)
-class InboundEventSyncAdmin(InboundEventAdmin):
-    actions = [*InboundEventAdmin.actions, "retry_processing"]
-
-    @admin.action(
-        description="Retry processing now (failed events)",
-        permissions=["change"],
-        location=BOTH_ACTION_LOCATIONS,
-    )
-    def retry_processing(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
-        failed = list(queryset.filter(status=InboundEventStatus.FAILED))
-        # One conditional update per event: only those still failed are ours to re-enqueue.
-        requeued = [
-            event
-            for event in failed
-            if InboundEvent.objects.filter(pk=event.pk, status=InboundEventStatus.FAILED).update(
-                status=InboundEventStatus.RECEIVED, error="", processed_at=None
-            )
-        ]
-        inbound_events_enqueue(event_ids=[event.pk for event in requeued])
-        log_admin_changes(request, requeued, "Queued for processing again.")
-        self.message_user(
-            request, f"{len(requeued)} event(s) queued for processing.", messages.SUCCESS
-        )
-        if skipped := queryset.count() - len(requeued):
-            self.message_user(
-                request,
-                f"{skipped} event(s) skipped: only failed events can be retried.",
-                messages.WARNING,
-            )

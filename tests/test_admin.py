@@ -799,7 +799,7 @@ def test_an_auditor_cannot_retry_writeback_jobs(client, auditor, world):
     assert job.status == "dead"
 
 
-def test_mark_for_reprocessing_resets_only_failed_and_stale_events(client, ops_admin, ats):
+def test_retry_processing_resets_only_failed_and_stale_events(client, ops_admin, ats):
     failed = InboundEvent.objects.create(
         connection=ats, delivery_id="f", raw_body="{}", status="failed", error="boom", attempts=3
     )
@@ -818,7 +818,7 @@ def test_mark_for_reprocessing_resets_only_failed_and_stale_events(client, ops_a
     response = client.post(
         admin_url(InboundEvent, "changelist"),
         {
-            "action": "mark_for_reprocessing",
+            "action": "retry_processing",
             "_selected_action": [str(failed.pk), str(stale.pk), str(processed.pk)],
         },
     )

@@ -197,3 +197,5 @@ LOGGING = {
 # --- Screenbridge -----------------------------------------------------------------------------
 # Public base URL of this portal, used in links written back to the ATS.
 SCREENBRIDGE_PUBLIC_URL = env.str("SCREENBRIDGE_PUBLIC_URL", default="http://127.0.0.1:8000")
+# How many times a writeback is tried before it is marked dead (visible and retryable in admin).
+SCREENBRIDGE_WRITEBACK_MAX_ATTEMPTS = env.int("SCREENBRIDGE_WRITEBACK_MAX_ATTEMPTS", default=8)

@@ -73,7 +73,7 @@ RETRYABLE_BY_HAND = (Status.FAILED, Status.DEAD)
 
 def default_max_attempts() -> int:
     """``SCREENBRIDGE_WRITEBACK_MAX_ATTEMPTS`` (8 unless configured)."""
-    return int(getattr(settings, "SCREENBRIDGE_WRITEBACK_MAX_ATTEMPTS", 8))
+    return int(settings.SCREENBRIDGE_WRITEBACK_MAX_ATTEMPTS)
 
 
 # -- enqueue -----------------------------------------------------------------------------------

@@ -526,6 +526,26 @@ def inbound_event_replay(
     return total
 
 
+RETRYABLE_BY_HAND = (InboundEventStatus.FAILED, InboundEventStatus.STALE)
+
+
+def inbound_events_retry(*, event_ids: Iterable[int]) -> list[int]:
+    """Queue failed or stale events for processing again (admin); return the ids queued.
+
+    One conditional update per event: an event a worker picked up meanwhile is left to it.
+    Processing is enqueued after the caller's transaction commits.
+    """
+    queued = [
+        event_id
+        for event_id in event_ids
+        if InboundEvent.objects.filter(pk=event_id, status__in=RETRYABLE_BY_HAND).update(
+            status=InboundEventStatus.RECEIVED, error="", processed_at=None
+        )
+    ]
+    inbound_events_enqueue(event_ids=queued)
+    return queued
+
+
 def inbound_events_enqueue(*, event_ids: Iterable[int]) -> None:
     """Enqueue processing after the current transaction commits (admin retries).
 
