@@ -10,16 +10,12 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.utils import timezone
 
+from integrations.models import choices_check
+
 models.CharField.register_lookup(Length)
 models.TextField.register_lookup(Length)
 
 OVERRIDE_REASON_MIN_LENGTH = 15
-
-
-def _choices_check(
-    field: str, choices: type[models.TextChoices], name: str
-) -> models.CheckConstraint:
-    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
 class ImmutableRecordError(Exception):
@@ -71,8 +67,8 @@ class Decision(models.Model):
             ("override", "Can override the band recommendation"),
         ]
         constraints = [
-            _choices_check("outcome", DecisionOutcome, "decision_outcome_valid"),
-            _choices_check("recommended_outcome", DecisionOutcome, "decision_recommended_valid"),
+            choices_check("outcome", DecisionOutcome, "decision_outcome_valid"),
+            choices_check("recommended_outcome", DecisionOutcome, "decision_recommended_valid"),
             # An override always carries a reason code and a real explanation.
             models.CheckConstraint(
                 condition=Q(is_override=False)
@@ -183,8 +179,8 @@ class RetentionPolicy(models.Model):
         ordering = ["data_category", "role_family__name"]
         verbose_name_plural = "retention policies"
         constraints = [
-            _choices_check("data_category", DataCategory, "retentionpolicy_category_valid"),
-            _choices_check("action", RetentionAction, "retentionpolicy_action_valid"),
+            choices_check("data_category", DataCategory, "retentionpolicy_category_valid"),
+            choices_check("action", RetentionAction, "retentionpolicy_action_valid"),
             models.UniqueConstraint(
                 fields=["data_category"],
                 condition=Q(role_family__isnull=True, active=True),
@@ -275,8 +271,77 @@ class RequisitionAccess(models.Model):
             models.UniqueConstraint(
                 fields=["user", "requisition", "role"], name="requisitionaccess_unique"
             ),
-            _choices_check("role", AccessRole, "requisitionaccess_role_valid"),
+            choices_check("role", AccessRole, "requisitionaccess_role_valid"),
         ]
 
     def __str__(self) -> str:
         return f"{self.user} as {self.get_role_display()} on {self.requisition}"
+
+
+class StopScope(models.TextChoices):
+    GLOBAL = "global", "Everything"
+    PLAN = "plan", "One interview plan"
+    VENDOR = "vendor", "One vendor"
+
+
+class StopSwitch(models.Model):
+    """While active, no new interviews launch in its scope (from the next request on)."""
+
+    scope = models.CharField(max_length=10, choices=StopScope.choices)
+    plan = models.ForeignKey(
+        "interviews.InterviewPlan",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="stop_switches",
+    )
+    vendor = models.ForeignKey(
+        "interviews.Vendor",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="stop_switches",
+    )
+    active = models.BooleanField(default=True)
+    reason = models.TextField()
+    switched_on_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    switched_on_at = models.DateTimeField(default=timezone.now, editable=False)
+    switched_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    switched_off_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-switched_on_at", "-pk"]
+        constraints = [
+            choices_check("scope", StopScope, "stopswitch_scope_valid"),
+            models.CheckConstraint(
+                condition=(
+                    Q(scope="global", plan__isnull=True, vendor__isnull=True)
+                    | Q(scope="plan", plan__isnull=False, vendor__isnull=True)
+                    | Q(scope="vendor", plan__isnull=True, vendor__isnull=False)
+                ),
+                name="stopswitch_target_matches_scope",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="stopswitch_has_reason"),
+            models.UniqueConstraint(
+                fields=["scope"],
+                condition=Q(active=True, scope="global"),
+                name="stopswitch_one_active_global",
+            ),
+            models.UniqueConstraint(
+                fields=["plan"], condition=Q(active=True), name="stopswitch_one_active_per_plan"
+            ),
+            models.UniqueConstraint(
+                fields=["vendor"],
+                condition=Q(active=True),
+                name="stopswitch_one_active_per_vendor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.plan or self.vendor or "everything"
+        state = "on" if self.active else "off"
+        return f"Stop switch for {target} ({state})"

@@ -18,7 +18,7 @@ from django.utils import timezone
 from integrations import crypto
 
 
-def _choices_check(
+def choices_check(
     field: str, choices: type[models.TextChoices], name: str
 ) -> models.CheckConstraint:
     """A check constraint that keeps a TextChoices column inside its declared values."""
@@ -69,24 +69,19 @@ class ConnectionMode(models.TextChoices):
     SANDBOX = "sandbox", "Sandbox (nothing is written to the ATS)"
 
 
-class AtsConnection(models.Model):
-    """One configured ATS account.
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+class CredentialsModel(models.Model):
+    """Secrets of an external system (an ATS connection, an interview vendor).
 
     Secrets are never stored in clear: each is either the *name* of an environment variable
     (``*_env``) or a Fernet-encrypted value (``*_encrypted``). The environment variable wins when
-    both are set. Use :meth:`webhook_secret` / :meth:`api_key` to read them.
+    both are set. Subclasses list their secrets in ``SECRETS`` (name → label); read them with
+    :meth:`secret` (or the per-secret helpers), write them with :meth:`set_secret`.
     """
 
-    slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    provider = models.CharField(max_length=20, choices=Provider.choices)
-    base_url = models.URLField(
-        max_length=500, blank=True, help_text="API base URL; empty means the provider's default."
-    )
-    mode = models.CharField(
-        max_length=10, choices=ConnectionMode.choices, default=ConnectionMode.SANDBOX
-    )
-    active = models.BooleanField(default=True)
+    SECRETS: dict[str, str] = {"webhook_secret": "webhook secret", "api_key": "API key"}
 
     webhook_secret_env = models.CharField(
         max_length=100,
@@ -100,6 +95,87 @@ class AtsConnection(models.Model):
         help_text="Name of the environment variable holding the API key/secret.",
     )
     api_key_encrypted = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        for name in self.SECRETS:
+            value = getattr(self, f"{name}_env")
+            if value and not _ENV_NAME.fullmatch(value):
+                raise ValidationError(
+                    {f"{name}_env": "Use an environment variable name such as GREENHOUSE_SECRET."}
+                )
+
+    def set_secret(self, name: str, value: str) -> None:
+        """Store ``value`` encrypted (an empty value clears the stored secret)."""
+        setattr(self, f"{name}_encrypted", crypto.encrypt(value) if value else "")
+
+    def secret(self, name: str) -> str:
+        """The secret's value; :class:`~integrations.crypto.SecretUnavailableError` if unset."""
+        label = self.SECRETS[name]
+        env_name = getattr(self, f"{name}_env")
+        if env_name:
+            value = os.environ.get(env_name, "")
+            if not value:
+                raise crypto.SecretUnavailableError(
+                    f"{label} environment variable {env_name} is not set"
+                )
+            return value
+        encrypted = getattr(self, f"{name}_encrypted")
+        if encrypted:
+            return crypto.decrypt(encrypted)
+        raise crypto.SecretUnavailableError(f"no {label} configured for {self}")
+
+    def has_secret(self, name: str) -> bool:
+        return bool(getattr(self, f"{name}_env") or getattr(self, f"{name}_encrypted"))
+
+    def set_webhook_secret(self, value: str) -> None:
+        self.set_secret("webhook_secret", value)
+
+    def set_api_key(self, value: str) -> None:
+        self.set_secret("api_key", value)
+
+    def webhook_secret(self) -> str:
+        return self.secret("webhook_secret")
+
+    def api_key(self) -> str:
+        return self.secret("api_key")
+
+    @property
+    def has_webhook_secret(self) -> bool:
+        return self.has_secret("webhook_secret")
+
+    @property
+    def has_api_key(self) -> bool:
+        return self.has_secret("api_key")
+
+
+class AtsConnection(CredentialsModel):
+    """One configured ATS account (secrets: see :class:`CredentialsModel`).
+
+    ``partner_key`` is the key the ATS presents when it calls Screenbridge as an assessment
+    partner (Greenhouse Assessment API, Ashby assessments).
+    """
+
+    SECRETS = {**CredentialsModel.SECRETS, "partner_key": "assessment partner key"}
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    base_url = models.URLField(
+        max_length=500, blank=True, help_text="API base URL; empty means the provider's default."
+    )
+    mode = models.CharField(
+        max_length=10, choices=ConnectionMode.choices, default=ConnectionMode.SANDBOX
+    )
+    active = models.BooleanField(default=True)
+    partner_key_env = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Name of the environment variable holding the assessment partner key.",
+    )
+    partner_key_encrypted = models.TextField(blank=True, editable=False)
     api_client_id = models.CharField(
         max_length=200, blank=True, help_text="OAuth client id (Greenhouse Harvest v3), if used."
     )
@@ -118,8 +194,8 @@ class AtsConnection(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            _choices_check("provider", Provider, "atsconnection_provider_valid"),
-            _choices_check("mode", ConnectionMode, "atsconnection_mode_valid"),
+            choices_check("provider", Provider, "atsconnection_provider_valid"),
+            choices_check("mode", ConnectionMode, "atsconnection_mode_valid"),
             models.CheckConstraint(condition=~Q(slug=""), name="atsconnection_slug_not_empty"),
         ]
 
@@ -133,48 +209,8 @@ class AtsConnection(models.Model):
     def is_sandbox(self) -> bool:
         return self.mode == ConnectionMode.SANDBOX
 
-    def clean(self) -> None:
-        for field in ("webhook_secret_env", "api_key_env"):
-            value = getattr(self, field)
-            if value and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", value):
-                raise ValidationError(
-                    {field: "Use an environment variable name such as GREENHOUSE_SECRET."}
-                )
-
-    # -- secrets -------------------------------------------------------------------------------
-    def set_webhook_secret(self, value: str) -> None:
-        self.webhook_secret_encrypted = crypto.encrypt(value) if value else ""
-
-    def set_api_key(self, value: str) -> None:
-        self.api_key_encrypted = crypto.encrypt(value) if value else ""
-
-    def _read_secret(self, env_name: str, encrypted: str, label: str) -> str:
-        if env_name:
-            value = os.environ.get(env_name, "")
-            if not value:
-                raise crypto.SecretUnavailableError(
-                    f"{label} environment variable {env_name} is not set"
-                )
-            return value
-        if encrypted:
-            return crypto.decrypt(encrypted)
-        raise crypto.SecretUnavailableError(f"no {label} configured for connection {self.slug}")
-
-    def webhook_secret(self) -> str:
-        return self._read_secret(
-            self.webhook_secret_env, self.webhook_secret_encrypted, "webhook secret"
-        )
-
-    def api_key(self) -> str:
-        return self._read_secret(self.api_key_env, self.api_key_encrypted, "API key")
-
-    @property
-    def has_webhook_secret(self) -> bool:
-        return bool(self.webhook_secret_env or self.webhook_secret_encrypted)
-
-    @property
-    def has_api_key(self) -> bool:
-        return bool(self.api_key_env or self.api_key_encrypted)
+    def partner_key(self) -> str:
+        return self.secret("partner_key")
 
 
 class Candidate(models.Model):
@@ -253,7 +289,7 @@ class Requisition(models.Model):
             models.CheckConstraint(
                 condition=~Q(remote_id=""), name="requisition_remote_id_not_empty"
             ),
-            _choices_check("status", RequisitionStatus, "requisition_status_valid"),
+            choices_check("status", RequisitionStatus, "requisition_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -292,7 +328,7 @@ class Application(models.Model):
             models.CheckConstraint(
                 condition=~Q(remote_id=""), name="application_remote_id_not_empty"
             ),
-            _choices_check("canonical_stage", CanonicalStage, "application_canonical_stage_valid"),
+            choices_check("canonical_stage", CanonicalStage, "application_canonical_stage_valid"),
         ]
         indexes = [
             models.Index(
@@ -397,7 +433,7 @@ class InboundEvent(models.Model):
             models.UniqueConstraint(
                 fields=["connection", "delivery_id"], name="inboundevent_unique_delivery"
             ),
-            _choices_check("status", InboundEventStatus, "inboundevent_status_valid"),
+            choices_check("status", InboundEventStatus, "inboundevent_status_valid"),
         ]
         indexes = [models.Index(fields=["status", "received_at"], name="inboundevent_status_idx")]
 
@@ -455,8 +491,8 @@ class WritebackJob(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            _choices_check("status", WritebackStatus, "writebackjob_status_valid"),
-            _choices_check("kind", WritebackKind, "writebackjob_kind_valid"),
+            choices_check("status", WritebackStatus, "writebackjob_status_valid"),
+            choices_check("kind", WritebackKind, "writebackjob_kind_valid"),
             models.CheckConstraint(
                 condition=Q(max_attempts__gte=1), name="writebackjob_max_attempts_positive"
             ),

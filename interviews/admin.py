@@ -112,6 +112,7 @@ class InterviewPlanAdminForm(forms.ModelForm):
             "status",
             "vendor",
             "vendor_test_id",
+            "launch_mode",
             "band_thresholds",
             "borderline_margin",
             "pilot_review_share",
@@ -164,15 +165,15 @@ class InterviewPlanAdmin(admin.ModelAdmin):
     form = InterviewPlanAdminForm
     list_display = ["name", "role_family", "trigger_stage", "vendor", "status", "activated_at"]
     list_filter = ["status", "trigger_stage", "role_family"]
-    list_select_related = ["role_family"]
-    search_fields = ["name", "vendor", "vendor_test_id", "role_family__name"]
+    list_select_related = ["role_family", "vendor"]
+    search_fields = ["name", "vendor__name", "vendor__slug", "vendor_test_id", "role_family__name"]
     autocomplete_fields = ["role_family"]
     inlines = [CompetencyInline]
     save_on_top = True
     readonly_fields = ["activated_at", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["role_family", "name", "trigger_stage", "status", "activated_at"]}),
-        ("Vendor", {"fields": ["vendor", "vendor_test_id"]}),
+        ("Vendor", {"fields": ["vendor", "vendor_test_id", "launch_mode"]}),
         ("Scoring", {"fields": ["band_thresholds", "borderline_margin", "pilot_review_share"]}),
         ("Invitations", {"fields": ["expiry_days", "reminder_after_hours", "required_consents"]}),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),

@@ -45,6 +45,7 @@ from interviews.models import (
     ReviewTask,
     RoleFamily,
     RoleFamilyMembership,
+    Vendor,
 )
 
 pytestmark = pytest.mark.django_db
@@ -89,12 +90,13 @@ def make_pipeline(connection: AtsConnection, index: int, user: Any) -> dict[str,
     )
     family = RoleFamily.objects.create(slug=f"support-{index}", name=f"Support {index}")
     RoleFamilyMembership.objects.create(requisition=requisition, role_family=family)
+    vendor = demo_vendor()
     plan = InterviewPlan.objects.create(
-        role_family=family, name=f"Plan {index}", vendor="generic-http", vendor_test_id="t-1"
+        role_family=family, name=f"Plan {index}", vendor=vendor, vendor_test_id="t-1"
     )
     competency = Competency.objects.create(plan=plan, key="empathy", name="Empathy")
     interview = Interview.objects.create(
-        application=application, plan=plan, vendor="generic-http", vendor_reference=f"v-{index}"
+        application=application, plan=plan, vendor=vendor, vendor_reference=f"v-{index}"
     )
     result = InterviewResult.objects.create(
         interview=interview,
@@ -184,14 +186,22 @@ def connection_form_data(connection: AtsConnection, **overrides: str) -> dict[st
     return data
 
 
+def demo_vendor() -> Vendor:
+    vendor, _ = Vendor.objects.get_or_create(
+        slug="generic-http", defaults={"name": "Vendor", "kind": "generic_http"}
+    )
+    return vendor
+
+
 def plan_form_data(family: RoleFamily, **overrides: str) -> dict[str, str]:
     data = {
         "role_family": str(family.pk),
         "name": "Support screen",
         "trigger_stage": "automated_interview",
         "status": "draft",
-        "vendor": "generic-http",
+        "vendor": str(demo_vendor().pk),
         "vendor_test_id": "test-42",
+        "launch_mode": "stage_change",
         "band_thresholds": json.dumps([{"name": "pass", "min": 60}, {"name": "fail", "min": 0}]),
         "borderline_margin": "3.0",
         "pilot_review_share": "0.00",
@@ -671,7 +681,7 @@ def test_a_plan_with_competencies_is_saved(client, ops_admin):
 def test_a_second_running_plan_for_the_same_stage_gets_a_clear_error(client, ops_admin):
     family = RoleFamily.objects.create(slug="support", name="Support")
     InterviewPlan.objects.create(
-        role_family=family, name="Current", vendor="generic-http", vendor_test_id="t", status="live"
+        role_family=family, name="Current", vendor=demo_vendor(), vendor_test_id="t", status="live"
     )
     client.force_login(ops_admin)
 

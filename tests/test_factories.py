@@ -40,6 +40,11 @@ ALL_FACTORIES = [
     f.RetentionPolicyFactory,
     f.LegalHoldFactory,
     f.RequisitionAccessFactory,
+    f.StopSwitchFactory,
+    f.LaunchSkipFactory,
+    f.VendorEventFactory,
+    f.VendorFactory,
+    f.WritebackFieldMappingFactory,
 ]
 
 

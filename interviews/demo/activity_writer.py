@@ -31,6 +31,7 @@ from interviews.models import (
     InterviewResult,
     ResultFlag,
     ReviewTask,
+    Vendor,
 )
 
 # Natural keys of the planned objects: (connection slug, remote id).
@@ -102,6 +103,7 @@ def write_interviews(
     def app_of(spec: InterviewSpec) -> Application:
         return applications[(spec.application.connection, spec.application.remote_id)]
 
+    vendor = Vendor.objects.get(slug=VENDOR)
     rows = []
     for spec in bp.interviews:
         invited = spec.invited_at is not None
@@ -110,7 +112,7 @@ def write_interviews(
                 application=app_of(spec),
                 plan=plans[spec.family],
                 status=spec.status,
-                vendor=VENDOR,
+                vendor=vendor,
                 vendor_reference=spec.vendor_reference if invited else "",
                 invite_url=f"https://vendor.example/i/{spec.vendor_reference}" if invited else "",
                 stage_entered_at=spec.stage_entered_at,

@@ -49,6 +49,8 @@ from interviews.models import (
     MembershipSource,
     RoleFamily,
     RoleFamilyMembership,
+    Vendor,
+    VendorKind,
 )
 
 
@@ -57,12 +59,31 @@ def write_demo(bp: Blueprint, *, now: dt.datetime, tally: Tally) -> None:
     users = write_users(tally)
     connections = write_connections(tally)
     write_stage_mappings(tally, connections, bp)
+    write_vendors(tally)
     families, plans, competencies = write_families(tally, now)
     requisitions = write_requisitions(tally, connections, families, users, bp)
     candidates, applications = write_applications(tally, connections, requisitions, bp)
     write_interviews(tally, plans, competencies, applications, users, bp)
     write_ledgers(tally, connections, applications, bp)
     write_governance(tally, candidates, users, bp, now)
+
+
+def write_vendors(tally: Tally) -> dict[str, Vendor]:
+    """The demo's interview vendor and the rehearsal vendor for sandbox runs."""
+    wanted = [
+        (VENDOR, "Demo interview vendor", VendorKind.GENERIC_HTTP, "https://vendor.example/api"),
+        ("rehearsal", "Rehearsal vendor (sandbox)", VendorKind.REHEARSAL, ""),
+    ]
+    created = 0
+    vendors = {}
+    for slug, name, kind, base_url in wanted:
+        vendor, was_created = Vendor.objects.get_or_create(
+            slug=slug, defaults={"name": name, "kind": kind, "base_url": base_url}
+        )
+        created += was_created
+        vendors[slug] = vendor
+    tally.report("vendors", created, len(wanted))
+    return vendors
 
 
 def write_users(tally: Tally) -> dict[str, User]:
@@ -175,7 +196,7 @@ def write_families(
             InterviewPlan(
                 role_family=by_slug[f["slug"]],
                 trigger_stage=C.AUTOMATED_INTERVIEW,
-                vendor=VENDOR,
+                vendor=Vendor.objects.get(slug=VENDOR),
                 activated_at=None if days_ago is None else now - dt.timedelta(days=days_ago),
                 **p,
             )

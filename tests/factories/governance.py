@@ -20,10 +20,12 @@ from governance.models import (
     RequisitionAccess,
     RetentionAction,
     RetentionPolicy,
+    StopScope,
+    StopSwitch,
 )
 
 from .integrations import CandidateFactory, RequisitionFactory
-from .interviews import InterviewResultFactory
+from .interviews import InterviewPlanFactory, InterviewResultFactory
 from .users import UserFactory
 
 
@@ -120,3 +122,15 @@ class RequisitionAccessFactory(DjangoModelFactory[RequisitionAccess]):
     )
     requisition = factory.SubFactory(RequisitionFactory)
     role = AccessRole.RECRUITER
+
+
+class StopSwitchFactory(DjangoModelFactory[StopSwitch]):
+    """An active stop switch on one plan (``scope=StopScope.GLOBAL, plan=None`` for all)."""
+
+    class Meta:
+        model = StopSwitch
+
+    scope = StopScope.PLAN
+    plan = factory.SubFactory(InterviewPlanFactory)
+    reason = "Vendor outage: pausing all automated interviews."
+    switched_on_by = factory.SubFactory(UserFactory, groups=[roles.HIRING_OPS_ADMIN])

@@ -10,7 +10,7 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from integrations.models import CanonicalStage
+from integrations.models import CanonicalStage, WritebackKind
 from interviews.models import (
     Competency,
     CompetencyScore,
@@ -18,17 +18,28 @@ from interviews.models import (
     InterviewPlan,
     InterviewResult,
     InterviewStatus,
+    LaunchSkip,
+    LaunchSkipReason,
     PlanStatus,
+    ResultField,
     ResultFlag,
     ReviewReason,
     ReviewStatus,
     ReviewTask,
     RoleFamily,
     RoleFamilyMembership,
+    Vendor,
+    VendorEvent,
+    VendorEventStatus,
+    VendorKind,
+    WritebackFieldMapping,
 )
 from interviews.scoring import band_for, is_borderline
 
-from .integrations import ApplicationFactory, RequisitionFactory
+from .integrations import ApplicationFactory, AtsConnectionFactory, RequisitionFactory
+
+# The Standard Webhooks secret of factory-made vendors.
+DEFAULT_VENDOR_SECRET = "whsec_ZmFjdG9yeS12ZW5kb3Itc2VjcmV0LWtleQ=="
 
 
 class RoleFamilyFactory(DjangoModelFactory[RoleFamily]):
@@ -50,6 +61,26 @@ class RoleFamilyMembershipFactory(DjangoModelFactory[RoleFamilyMembership]):
     role_family = factory.SubFactory(RoleFamilyFactory)
 
 
+class VendorFactory(DjangoModelFactory[Vendor]):
+    """A generic HTTP vendor with a Standard Webhooks secret for its callbacks."""
+
+    class Meta:
+        model = Vendor
+        skip_postgeneration_save = True
+
+    slug = factory.Sequence(lambda n: f"vendor-{n}")
+    name = factory.Sequence(lambda n: f"Interview vendor {n}")
+    kind = VendorKind.GENERIC_HTTP
+    base_url = "https://vendor.example/api"
+
+    @factory.post_generation
+    def webhook_secret(self, create: bool, extracted: str | None, **kwargs: Any) -> None:
+        secret = DEFAULT_VENDOR_SECRET if extracted is None else extracted
+        self.set_webhook_secret(secret)
+        if create:
+            self.save(update_fields=["webhook_secret_encrypted"])
+
+
 class InterviewPlanFactory(DjangoModelFactory[InterviewPlan]):
     """A *live* plan (launches interviews) with the default band thresholds."""
 
@@ -59,7 +90,7 @@ class InterviewPlanFactory(DjangoModelFactory[InterviewPlan]):
     role_family = factory.SubFactory(RoleFamilyFactory)
     name = factory.LazyAttribute(lambda o: f"{o.role_family.name} screen")
     trigger_stage = CanonicalStage.AUTOMATED_INTERVIEW
-    vendor = "generic-http"
+    vendor = factory.SubFactory(VendorFactory)
     vendor_test_id = factory.Sequence(lambda n: f"test-{n}")
     status = PlanStatus.LIVE
     activated_at = factory.LazyFunction(timezone.now)
@@ -220,3 +251,35 @@ class ReviewTaskFactory(DjangoModelFactory[ReviewTask]):
     reason = ReviewReason.BORDERLINE
     detail = "Score within the borderline margin of a band cut."
     status = ReviewStatus.OPEN
+
+
+class LaunchSkipFactory(DjangoModelFactory[LaunchSkip]):
+    class Meta:
+        model = LaunchSkip
+
+    application = factory.SubFactory(ApplicationFactory)
+    plan = factory.SubFactory(InterviewPlanFactory, status=PlanStatus.PAUSED)
+    reason = LaunchSkipReason.PLAN_PAUSED
+    detail = "The plan is paused."
+
+
+class VendorEventFactory(DjangoModelFactory[VendorEvent]):
+    class Meta:
+        model = VendorEvent
+
+    vendor = factory.SubFactory(VendorFactory)
+    delivery_id = factory.Sequence(lambda n: f"msg_{n:06d}")
+    event_type = "interview.completed"
+    raw_body = "{}"
+    headers = factory.LazyFunction(lambda: {"content-type": "application/json"})
+    status = VendorEventStatus.RECEIVED
+
+
+class WritebackFieldMappingFactory(DjangoModelFactory[WritebackFieldMapping]):
+    class Meta:
+        model = WritebackFieldMapping
+
+    connection = factory.SubFactory(AtsConnectionFactory)
+    source = ResultField.BAND
+    target_kind = WritebackKind.CUSTOM_FIELDS
+    target_key = factory.Sequence(lambda n: f"ai_interview_band_{n}")

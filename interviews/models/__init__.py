@@ -1,0 +1,73 @@
+"""Interview plans per role family, interviews, their results and the human review queue.
+
+One package, three modules: ``plans`` (configuration), ``records`` (what happened to whom)
+and ``ledgers`` (vendor deliveries, writeback field mappings).
+"""
+
+from __future__ import annotations
+
+from interviews.models.ledgers import (
+    ResultField,
+    VendorEvent,
+    VendorEventStatus,
+    WritebackFieldMapping,
+)
+from interviews.models.plans import (
+    Competency,
+    InterviewPlan,
+    LaunchMode,
+    MembershipSource,
+    PlanStatus,
+    RoleFamily,
+    RoleFamilyMembership,
+    Vendor,
+    VendorKind,
+    default_band_thresholds,
+    validate_band_thresholds,
+)
+from interviews.models.records import (
+    INTERVIEW_TRANSITIONS,
+    CompetencyScore,
+    Interview,
+    InterviewResult,
+    InterviewStatus,
+    LaunchSkip,
+    LaunchSkipReason,
+    LaunchSource,
+    ResultFlag,
+    RetentionClass,
+    ReviewReason,
+    ReviewStatus,
+    ReviewTask,
+)
+
+__all__ = [
+    "INTERVIEW_TRANSITIONS",
+    "Competency",
+    "CompetencyScore",
+    "Interview",
+    "InterviewPlan",
+    "InterviewResult",
+    "InterviewStatus",
+    "LaunchMode",
+    "LaunchSkip",
+    "LaunchSkipReason",
+    "LaunchSource",
+    "MembershipSource",
+    "PlanStatus",
+    "ResultField",
+    "ResultFlag",
+    "RetentionClass",
+    "ReviewReason",
+    "ReviewStatus",
+    "ReviewTask",
+    "RoleFamily",
+    "RoleFamilyMembership",
+    "Vendor",
+    "VendorEvent",
+    "VendorEventStatus",
+    "VendorKind",
+    "WritebackFieldMapping",
+    "default_band_thresholds",
+    "validate_band_thresholds",
+]
