@@ -181,6 +181,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "relay-writebacks": {"task": "integrations.relay_writebacks", "schedule": 5.0},
     # Deliveries stored while the broker was down are processed once it is back.
     "sweep-inbound-events": {"task": "integrations.sweep_inbound_events", "schedule": 60.0},
+    # Invitation expiry and reminders (interviews whose deadlines passed).
+    "interviews-expire-and-remind": {"task": "interviews.expire_and_remind", "schedule": 300.0},
+    # Invitations and vendor deliveries stored while the broker was down.
+    "interviews-sweep": {"task": "interviews.sweep", "schedule": 60.0},
 }
 
 # --- Logging ----------------------------------------------------------------------------------

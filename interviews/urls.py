@@ -1,0 +1,12 @@
+"""Public endpoints of the interviews app: vendor webhooks and ATS assessment-partner APIs."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+
+app_name = "interviews"
+
+urlpatterns = [
+    path("webhooks/vendor/", include("interviews.vendor_urls")),
+    path("partners/", include("interviews.partner_urls")),
+]
