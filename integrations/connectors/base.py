@@ -7,7 +7,8 @@ A connector is three parts that live in ``integrations/connectors/<provider>/``:
   :class:`MalformedPayloadError` and never touches the database.
 - ``mapping.py``: ``normalize(connection, action, payload, *, client) -> list[StageChange]`` turns a
   stored delivery into canonical stage-change facts (an empty list for events that don't move an
-  application). It may use ``client`` to fetch what the event lacks (Lever stage names).
+  application). It may use ``client`` to fetch what the event lacks (Lever reads the
+  opportunity back, since its signature does not cover the body).
 - ``client.py``: an :class:`AtsClient` subclass for outbound calls (writebacks and reconcile reads),
   all HTTP through ``integrations.http``.
 

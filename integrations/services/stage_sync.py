@@ -43,7 +43,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
@@ -141,7 +141,7 @@ def _event_apply(event: InboundEvent, *, attempt: int) -> None:
     mapping = registry.mapping_module(connection.provider)
     # Outside the transaction: normalize may call the ATS (Lever stage names).
     changes: list[StageChange] = mapping.normalize(
-        connection, event.action, payload, client=_DeferredClient(connection)
+        connection, event.action, payload, client=cast(AtsClient, _DeferredClient(connection))
     )
     with transaction.atomic():
         if not changes:
@@ -177,21 +177,19 @@ def _error_text(exc: BaseException) -> str:
     return text if len(text) <= ERROR_MAX_CHARS else f"{text[: ERROR_MAX_CHARS - 1]}…"
 
 
-class _DeferredClient(AtsClient):
-    """The connection's outbound client, built only if normalize asks for something (Lever
-    stage names), so providers that need no API call never load or configure a client."""
+class _DeferredClient:
+    """The connection's outbound client, built only when normalize first uses it (Lever reads
+    the opportunity back), so providers that need no API call never load or configure one.
+    Every attribute is forwarded to the real client."""
 
     def __init__(self, connection: AtsConnection) -> None:
-        super().__init__(connection)
+        self.connection = connection
         self._client: AtsClient | None = None
 
-    def _real(self) -> AtsClient:
+    def __getattr__(self, name: str) -> Any:
         if self._client is None:
             self._client = registry.client_for(self.connection)
-        return self._client
-
-    def stage_name(self, remote_stage_id: str) -> str:
-        return self._real().stage_name(remote_stage_id)
+        return getattr(self._client, name)
 
 
 # -- applying one stage change -----------------------------------------------------------------

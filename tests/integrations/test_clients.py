@@ -43,6 +43,8 @@ from tests.ats_server import (
     loopback_connection,
 )
 from tests.factories import ApplicationFactory, WritebackJobFactory
+from tests.integrations.test_lever_sync import POSTING as LEVER_POSTING
+from tests.integrations.test_lever_sync import lever_opportunity
 
 pytestmark = pytest.mark.django_db
 
@@ -655,6 +657,131 @@ def test_lever_reconcile_follows_the_offset_while_has_next(ats_server: AtsServer
     assert len(ats_server.requests("GET", "/v1/postings/{id}")) == 1
     assert len(ats_server.requests("GET", "/v1/archive_reasons")) == 1
     assert ats_server.unmatched == []
+
+
+def lever_reads(server: AtsServer, opportunity: dict[str, Any] | Reply) -> LeverClient:
+    """A Lever client whose server answers one opportunity, the posting and archive reasons."""
+    lookups = load("lever_lookups.json")
+    reply = (
+        opportunity if isinstance(opportunity, Reply) else Reply(200, json={"data": opportunity})
+    )
+    server.on("GET", "/v1/opportunities/{id}", reply)
+    server.on("GET", "/v1/postings/{id}", Reply(200, json={"data": lookups["posting"]}))
+    server.on("GET", "/v1/archive_reasons", Reply(200, json={"data": lookups["archive_reasons"]}))
+    client = LeverClient(loopback_connection(server, "lever"))
+    client.http.sleep = lambda seconds: None  # in-call retry delays: not slept in tests
+    return client
+
+
+def test_lever_opportunity_read_expands_stage_applications_and_contact(
+    ats_server: AtsServer,
+) -> None:
+    client = lever_reads(ats_server, lever_opportunity())
+
+    change = client.opportunity_stage_change(OPPORTUNITY)
+
+    [read] = ats_server.requests("GET", "/v1/opportunities/{id}")
+    assert read.path == f"/v1/opportunities/{OPPORTUNITY}"
+    assert read.query_list == {"expand": ["stage", "applications", "contact"]}
+    assert read.header("authorization") == basic(LOOPBACK_API_KEY)
+    assert change is not None
+    assert change.application_remote_id == OPPORTUNITY
+    # The person comes from the expanded contact; the opportunity id is not a person.
+    assert change.candidate.remote_id == "05c248f9-ccb1-435f-bab5-0ec608aec263"
+    assert (change.candidate.first_name, change.candidate.last_name) == ("Jane", "Doe")
+    assert change.candidate.email == "jane.doe@example.com"
+    assert (change.remote_stage_id, change.remote_stage_name) == (
+        "7c2690d8-6308-4ed9-ae2a-cbfe7db26593",
+        "AI Interview",
+    )
+    # The same posting lookup as reconcile.
+    assert change.requisition.remote_id == LEVER_POSTING
+    assert (change.requisition.title, change.requisition.status) == (
+        "Customer Support Specialist",
+        "open",
+    )
+    assert change.outcome == ""
+    assert change.occurred_at == dt.datetime.fromtimestamp(1775800000, tz=dt.UTC)
+    assert change.applied_at == dt.datetime.fromtimestamp(1775000000, tz=dt.UTC)
+    assert [r.path for r in ats_server.requests("GET", "/v1/postings/{id}")] == [
+        f"/v1/postings/{LEVER_POSTING}"
+    ]
+    assert ats_server.requests("GET", "/v1/archive_reasons") == []
+    assert ats_server.unmatched == []
+
+
+@pytest.mark.parametrize(
+    ("reason", "outcome"),
+    [
+        ("63dd55b2-a99f-4e7b-985f-22c7bf80ab42", "hired"),
+        ("0b9e6f4e-6b2b-4ac1-8b0e-9a3c0f1d2e3f", "rejected"),
+    ],
+)
+def test_lever_archived_opportunity_outcome_is_its_reasons_type(
+    ats_server: AtsServer, reason: str, outcome: str
+) -> None:
+    archived = {"archivedAt": 1775900000000, "reason": reason}
+    client = lever_reads(ats_server, lever_opportunity(archived=archived))
+
+    change = client.opportunity_stage_change(OPPORTUNITY)
+
+    assert change is not None
+    assert change.outcome == outcome
+    assert len(ats_server.requests("GET", "/v1/archive_reasons")) == 1
+
+
+def test_lever_opportunity_without_a_posting_is_not_an_application(ats_server: AtsServer) -> None:
+    client = lever_reads(ats_server, lever_opportunity(posting=None))
+
+    assert client.opportunity_stage_change(OPPORTUNITY) is None
+    assert ats_server.requests("GET", "/v1/postings/{id}") == []
+
+
+def test_lever_opportunity_without_update_time_is_dated_by_its_last_advance(
+    ats_server: AtsServer,
+) -> None:
+    opportunity = lever_opportunity()
+    opportunity.update(updatedAt=None, lastAdvancedAt=1775700000000)
+    client = lever_reads(ats_server, opportunity)
+
+    change = client.opportunity_stage_change(OPPORTUNITY)
+
+    assert change is not None
+    assert change.occurred_at == dt.datetime.fromtimestamp(1775700000, tz=dt.UTC)
+
+
+def test_lever_opportunity_id_from_a_webhook_body_stays_one_path_segment(
+    ats_server: AtsServer,
+) -> None:
+    client = lever_reads(ats_server, Reply(404, json={"code": "ResourceNotFound"}))
+
+    with pytest.raises(AtsPermanentError, match="HTTP 404"):
+        client.opportunity_stage_change("../stages/x?expand=y")
+
+    [read] = ats_server.requests("GET", "/v1/opportunities/{id}")
+    assert read.path == "/v1/opportunities/..%2Fstages%2Fx%3Fexpand%3Dy"
+    assert read.query_list == {"expand": ["stage", "applications", "contact"]}
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (Reply.server_error(503), AtsServerError),
+        (Reply(200, json={"data": []}), AtsServerError),
+        (Reply(403, json={"code": "Forbidden", "message": "confidential"}), AtsAuthError),
+    ],
+)
+def test_lever_opportunity_read_errors_are_typed(
+    ats_server: AtsServer, reply: Reply, error: type[Exception]
+) -> None:
+    client = lever_reads(ats_server, reply)
+
+    with pytest.raises(error):
+        client.opportunity_stage_change(OPPORTUNITY)
+
+    # 5xx is retried in-call (READ_RETRIES); a bad 200 or a 403 is not.
+    expected = 4 if reply.status >= 500 else 1
+    assert len(ats_server.requests("GET", "/v1/opportunities/{id}")) == expected
 
 
 # --- Ashby ------------------------------------------------------------------------------------

@@ -11,32 +11,28 @@ from typing import Any
 import pytest
 
 from integrations import registry
-from integrations.connectors.base import AtsClient, MalformedPayloadError
+from integrations.connectors.base import (
+    AtsClient,
+    CandidateData,
+    MalformedPayloadError,
+    RequisitionData,
+    StageChange,
+)
 from integrations.connectors.lever.mapping import PLACEHOLDER_POSTING_ID
 from integrations.connectors.payload import REQUISITION_PLACEHOLDER
+from integrations.http import AtsPermanentError, AtsServerError, AtsTimeout
 from tests.factories import AtsConnectionFactory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "normalize"
 
 LEVER_TO_STAGE = "7c2690d8-6308-4ed9-ae2a-cbfe7db26593"
+LEVER_OPPORTUNITY = "3410c8b9-5c31-4bab-b7e9-9f710206d647"
+LEVER_CONTACT = "05c248f9-ccb1-435f-bab5-0ec608aec263"
 HIRED_REASON = "63dd55b2-a99f-4e7b-985f-22c7bf80ab42"
 
 
 def load(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-class FakeLeverClient(AtsClient):
-    """Answers stage names from a dict and records which ids were asked for."""
-
-    def __init__(self, names: dict[str, str]) -> None:
-        super().__init__(AtsConnectionFactory.build(provider="lever"))
-        self.names = names
-        self.asked: list[str] = []
-
-    def stage_name(self, remote_stage_id: str) -> str:
-        self.asked.append(remote_stage_id)
-        return self.names[remote_stage_id]
 
 
 def normalize(provider: str, payload: dict[str, Any], *, action: str | None = None, **kw: Any):
@@ -154,27 +150,163 @@ def test_greenhouse_payload_that_is_not_an_object_is_an_error():
 
 
 # -- Lever -------------------------------------------------------------------------------------
+# With a client, normalize reads the opportunity back from Lever (the body is unsigned); with
+# client=None it builds the change from the body alone (see lever/mapping.py).
 
 
-def test_lever_stage_change_is_anchored_on_the_opportunity_and_named_by_the_client():
-    client = FakeLeverClient({LEVER_TO_STAGE: "AI Interview"})
+def lever_api_change(**fields: Any) -> StageChange:
+    """What ``Client.opportunity_stage_change`` returns: Lever's current state."""
+    values: dict[str, Any] = {
+        "application_remote_id": LEVER_OPPORTUNITY,
+        "candidate": CandidateData(
+            remote_id=LEVER_CONTACT, first_name="Jane", last_name="Doe", email="jane@example.com"
+        ),
+        "requisition": RequisitionData(remote_id="posting-1", title="Support Engineer"),
+        "remote_stage_id": "onsite-stage",
+        "remote_stage_name": "Onsite",
+        "occurred_at": utc(2026, 4, 10, 9),
+    }
+    return StageChange(**{**values, **fields})
 
-    [change] = normalize("lever", load("lever_candidate_stage_change"), client=client)
 
-    assert change.application_remote_id == "3410c8b9-5c31-4bab-b7e9-9f710206d647"
+class FakeLeverReader(AtsClient):
+    """Answers one opportunity's state (or raises) and records which ids were read."""
+
+    def __init__(self, answer: StageChange | Exception | None = None) -> None:
+        super().__init__(AtsConnectionFactory.build(provider="lever"))
+        self.answer = lever_api_change() if answer is None else answer
+        self.read: list[str] = []
+
+    def opportunity_stage_change(self, opportunity_id: str) -> StageChange | None:
+        self.read.append(opportunity_id)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+class NoPosting(FakeLeverReader):
+    def opportunity_stage_change(self, opportunity_id: str) -> StageChange | None:
+        self.read.append(opportunity_id)
+        return None
+
+
+@pytest.mark.parametrize(
+    "fixture", ["lever_candidate_stage_change", "lever_candidate_archive_change"]
+)
+def test_lever_with_a_client_takes_the_state_from_lever_and_only_the_id_from_the_body(fixture):
+    reader = FakeLeverReader()
+
+    [change] = normalize("lever", load(fixture), client=reader)
+
+    # The body named the opportunity; everything else is what Lever answered.
+    assert reader.read == [LEVER_OPPORTUNITY]
+    assert change == lever_api_change()
+    assert REQUISITION_PLACEHOLDER not in change.extra
+
+
+def test_lever_state_without_an_update_time_is_ordered_by_the_event_time():
+    reader = FakeLeverReader(lever_api_change(occurred_at=None))
+
+    [change] = normalize("lever", load("lever_candidate_stage_change"), client=reader)
+
+    assert change.occurred_at == dt.datetime.fromtimestamp(1775752716.072, tz=dt.UTC)
+
+
+def test_lever_opportunity_without_a_posting_gives_nothing():
+    reader = NoPosting()
+
+    assert normalize("lever", load("lever_candidate_stage_change"), client=reader) == []
+    assert reader.read == [LEVER_OPPORTUNITY]
+
+
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        (AtsServerError("HTTP 503 from GET https://api.lever.co/v1/x", status_code=503), True),
+        (AtsTimeout("read timeout after 30s: GET https://api.lever.co/v1/x"), True),
+        (AtsPermanentError("HTTP 404 from GET https://api.lever.co/v1/x", status_code=404), False),
+    ],
+)
+def test_lever_api_errors_keep_their_type_and_name_the_opportunity(error, hint):
+    reader = FakeLeverReader(error)
+
+    with pytest.raises(type(error)) as caught:
+        normalize("lever", load("lever_candidate_stage_change"), client=reader)
+
+    message = str(caught.value)
+    assert message.startswith(
+        f"cannot read Lever opportunity {LEVER_OPPORTUNITY} for this candidateStageChange"
+    )
+    assert message.endswith(error.message)
+    assert ("retry or replay the event once Lever answers" in message) is hint
+    assert caught.value.status_code == error.status_code
+    assert caught.value.__cause__ is error
+
+
+def test_lever_client_without_the_opportunity_read_is_a_clear_error():
+    class StageNamesOnly(AtsClient):
+        pass
+
+    connection = AtsConnectionFactory.build(provider="lever")
+
+    with pytest.raises(TypeError, match="cannot read Lever opportunities"):
+        normalize(
+            "lever",
+            load("lever_candidate_stage_change"),
+            connection=connection,
+            client=StageNamesOnly(connection),
+        )
+
+
+@pytest.mark.parametrize("event", ["candidateHired", "contactUpdated", "interviewCreated"])
+def test_lever_other_events_give_nothing_and_call_no_api(event):
+    reader = FakeLeverReader()
+
+    assert (
+        normalize("lever", load("lever_candidate_stage_change"), action=event, client=reader) == []
+    )
+    assert reader.read == []
+
+
+@pytest.mark.parametrize("client", [None, "reader"])
+def test_lever_timestamp_must_be_epoch_milliseconds(client):
+    payload = load("lever_candidate_stage_change")
+    payload["triggeredAt"] = "yesterday"
+    reader = FakeLeverReader() if client else None
+
+    with pytest.raises(MalformedPayloadError, match="triggeredAt"):
+        normalize("lever", payload, client=reader)
+    assert reader is None or reader.read == []
+
+
+def test_lever_event_without_an_opportunity_is_an_error_before_any_call():
+    payload = load("lever_candidate_stage_change")
+    del payload["data"]["opportunityId"]
+    reader = FakeLeverReader()
+
+    with pytest.raises(MalformedPayloadError, match=r"data\.opportunityId"):
+        normalize("lever", payload, client=reader)
+    assert reader.read == []
+
+
+# Body only (client=None).
+
+
+def test_lever_body_only_stage_change_is_anchored_on_the_opportunity():
+    [change] = normalize("lever", load("lever_candidate_stage_change"), client=None)
+
+    assert change.application_remote_id == LEVER_OPPORTUNITY
     # The contact is the person; the deprecated candidateId is never used.
-    assert change.candidate.remote_id == "05c248f9-ccb1-435f-bab5-0ec608aec263"
+    assert change.candidate.remote_id == LEVER_CONTACT
     assert "daeaa038-cddb-4d69-9b8c-74b6c23be3f3" not in repr(change)
-    assert (change.remote_stage_id, change.remote_stage_name) == (LEVER_TO_STAGE, "AI Interview")
-    assert client.asked == [LEVER_TO_STAGE]
+    # No client, so no stage name.
+    assert (change.remote_stage_id, change.remote_stage_name) == (LEVER_TO_STAGE, "")
     assert change.occurred_at == dt.datetime.fromtimestamp(1775752716.072, tz=dt.UTC)
     assert change.occurred_at.tzinfo is not None
 
 
-def test_lever_data_missing_from_the_event_is_a_flagged_placeholder():
-    client = FakeLeverClient({LEVER_TO_STAGE: "AI Interview"})
-
-    [change] = normalize("lever", load("lever_candidate_stage_change"), client=client)
+def test_lever_body_only_data_missing_from_the_event_is_a_flagged_placeholder():
+    [change] = normalize("lever", load("lever_candidate_stage_change"), client=None)
 
     assert (change.candidate.first_name, change.candidate.email) == ("", "")
     assert change.requisition.remote_id == PLACEHOLDER_POSTING_ID
@@ -182,29 +314,23 @@ def test_lever_data_missing_from_the_event_is_a_flagged_placeholder():
     assert change.extra[REQUISITION_PLACEHOLDER] is True
 
 
-def test_lever_without_a_client_keeps_the_stage_id_only():
-    [change] = normalize("lever", load("lever_candidate_stage_change"), client=None)
-
-    assert (change.remote_stage_id, change.remote_stage_name) == (LEVER_TO_STAGE, "")
-
-
-def test_lever_stage_change_without_a_target_stage_is_an_error():
+def test_lever_body_only_stage_change_without_a_target_stage_is_an_error():
     payload = load("lever_candidate_stage_change")
     del payload["data"]["toStageId"]
 
     with pytest.raises(MalformedPayloadError, match=r"data\.toStageId"):
-        normalize("lever", payload, client=FakeLeverClient({}))
+        normalize("lever", payload, client=None)
 
 
-def test_lever_archive_is_a_rejection():
+def test_lever_body_only_archive_is_a_rejection():
     [change] = normalize("lever", load("lever_candidate_archive_change"), client=None)
 
     assert change.outcome == "rejected"
     assert (change.remote_stage_id, change.remote_stage_name) == ("", "")
-    assert change.application_remote_id == "3410c8b9-5c31-4bab-b7e9-9f710206d647"
+    assert change.application_remote_id == LEVER_OPPORTUNITY
 
 
-def test_lever_archive_with_a_configured_hired_reason_is_a_hire():
+def test_lever_body_only_archive_with_a_configured_hired_reason_is_a_hire():
     connection = AtsConnectionFactory.build(
         provider="lever", settings={"hired_archive_reason_ids": [HIRED_REASON]}
     )
@@ -216,7 +342,7 @@ def test_lever_archive_with_a_configured_hired_reason_is_a_hire():
     assert change.outcome == "hired"
 
 
-def test_lever_unarchive_clears_the_outcome():
+def test_lever_body_only_unarchive_clears_the_outcome():
     payload = load("lever_candidate_archive_change")
     payload["data"]["fromArchived"] = payload["data"]["toArchived"]
     payload["data"]["toArchived"] = None
@@ -224,24 +350,6 @@ def test_lever_unarchive_clears_the_outcome():
     [change] = normalize("lever", payload, client=None)
 
     assert change.outcome == ""
-
-
-@pytest.mark.parametrize("event", ["candidateHired", "contactUpdated", "interviewCreated"])
-def test_lever_other_events_give_nothing_and_call_no_api(event):
-    client = FakeLeverClient({})
-
-    assert (
-        normalize("lever", load("lever_candidate_stage_change"), action=event, client=client) == []
-    )
-    assert client.asked == []
-
-
-def test_lever_timestamp_must_be_epoch_milliseconds():
-    payload = load("lever_candidate_stage_change")
-    payload["triggeredAt"] = "yesterday"
-
-    with pytest.raises(MalformedPayloadError, match="triggeredAt"):
-        normalize("lever", payload, client=FakeLeverClient({LEVER_TO_STAGE: "x"}))
 
 
 # -- Ashby -------------------------------------------------------------------------------------

@@ -20,8 +20,10 @@ from django.utils import timezone
 
 from governance.roles import AUDITOR, HIRING_OPS_ADMIN, RECRUITER
 from integrations import registry, tasks
-from integrations.connectors.base import AtsClient
+from integrations.connectors.base import AtsClient, CandidateData, RequisitionData, StageChange
+from integrations.connectors.lever import mapping as lever_mapping
 from integrations.connectors.lever.mapping import PLACEHOLDER_POSTING_ID
+from integrations.http import AtsTimeout
 from integrations.models import (
     Application,
     AtsConnection,
@@ -53,6 +55,9 @@ pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "normalize"
 LEVER_AI_STAGE = "7c2690d8-6308-4ed9-ae2a-cbfe7db26593"
+LEVER_OPPORTUNITY = "3410c8b9-5c31-4bab-b7e9-9f710206d647"
+LEVER_CONTACT = "05c248f9-ccb1-435f-bab5-0ec608aec263"
+LEVER_UPDATED_AT = dt.datetime(2026, 4, 10, 9, 0, tzinfo=dt.UTC)
 T0 = dt.datetime(2026, 4, 9, 12, 0, tzinfo=dt.UTC)
 
 
@@ -130,18 +135,34 @@ def greenhouse_payload(*, stage_id: int, stage_name: str) -> dict[str, Any]:
     return payload
 
 
-class FakeLeverClient(AtsClient):
-    def __init__(self, connection: AtsConnection, names: dict[str, str]) -> None:
-        super().__init__(connection)
-        self.names = names
+def lever_body_change(connection: AtsConnection, payload: dict[str, Any]) -> StageChange:
+    """A Lever delivery normalized from its body alone (``client=None``): stand-in posting."""
+    [change] = lever_mapping.normalize(connection, payload["event"], payload, client=None)
+    return change
 
-    def stage_name(self, remote_stage_id: str) -> str:
-        return self.names[remote_stage_id]
+
+class FakeLeverClient(AtsClient):
+    """Lever's current state of any opportunity (what normalize reads instead of the body)."""
+
+    def opportunity_stage_change(self, opportunity_id: str) -> StageChange | None:
+        return StageChange(
+            application_remote_id=opportunity_id,
+            candidate=CandidateData(
+                remote_id=LEVER_CONTACT, first_name="Jane", last_name="Doe", email="jane@ex.com"
+            ),
+            requisition=RequisitionData(remote_id="posting-1", title="Support Engineer"),
+            remote_stage_id=LEVER_AI_STAGE,
+            remote_stage_name="AI Interview",
+            occurred_at=LEVER_UPDATED_AT,
+        )
 
 
 class LeverDown(AtsClient):
-    def stage_name(self, remote_stage_id: str) -> str:
-        raise ConnectionError("GET /stages timed out after 30 s\n<traceback details>")
+    def opportunity_stage_change(self, opportunity_id: str) -> StageChange | None:
+        raise AtsTimeout(
+            f"read timeout after 30s: GET https://api.lever.co/v1/opportunities/{opportunity_id}"
+            "\n<traceback details>"
+        )
 
 
 @pytest.fixture
@@ -226,10 +247,8 @@ def lever(monkeypatch: pytest.MonkeyPatch) -> AtsConnection:
         remote_stage_name="AI Interview",
         canonical_stage=CanonicalStage.AUTOMATED_INTERVIEW,
     )
-    # Services get the connector through the registry: a fake one answers stage names.
-    monkeypatch.setattr(
-        registry, "client_for", lambda c: FakeLeverClient(c, {LEVER_AI_STAGE: "AI Interview"})
-    )
+    # Services get the connector through the registry: a fake one answers Lever's state.
+    monkeypatch.setattr(registry, "client_for", FakeLeverClient)
     return connection
 
 
@@ -284,15 +303,17 @@ def test_a_candidate_on_two_connections_is_two_candidates(generic):
 def test_an_event_without_names_never_blanks_what_is_known(lever):
     ApplicationFactory(
         connection=lever,
-        remote_id="3410c8b9-5c31-4bab-b7e9-9f710206d647",
-        candidate__remote_id="05c248f9-ccb1-435f-bab5-0ec608aec263",
+        remote_id=LEVER_OPPORTUNITY,
+        candidate__remote_id=LEVER_CONTACT,
         candidate__first_name="Ada",
         candidate__email="ada@example.com",
         requisition__remote_id="posting-1",
         last_event_at=T0 - dt.timedelta(days=30),
     )
 
-    process(store(lever, load("lever_candidate_stage_change")))
+    stage_change_apply(
+        connection=lever, change=lever_body_change(lever, load("lever_candidate_stage_change"))
+    )
 
     application = Application.objects.select_related("candidate", "requisition").get()
     assert (application.candidate.first_name, application.candidate.email) == (
@@ -305,15 +326,32 @@ def test_an_event_without_names_never_blanks_what_is_known(lever):
     assert not Requisition.objects.filter(remote_id=PLACEHOLDER_POSTING_ID).exists()
 
 
-def test_a_new_lever_application_gets_a_stand_in_posting_and_the_stage_name(lever, published):
+def test_a_new_lever_application_gets_its_posting_and_stage_from_lever(lever, published):
     event = process(store(lever, load("lever_candidate_stage_change")))
 
     assert event.status == InboundEventStatus.PROCESSED
     application = Application.objects.select_related("candidate", "requisition").get()
-    assert application.remote_id == "3410c8b9-5c31-4bab-b7e9-9f710206d647"
-    assert application.candidate.remote_id == "05c248f9-ccb1-435f-bab5-0ec608aec263"
-    assert application.requisition.remote_id == PLACEHOLDER_POSTING_ID
+    assert application.remote_id == LEVER_OPPORTUNITY
+    assert application.candidate.remote_id == LEVER_CONTACT
+    assert application.candidate.full_name == "Jane Doe"
+    assert application.requisition.remote_id == "posting-1"
     assert application.remote_stage_name == "AI Interview"
+    # Ordered by Lever's updatedAt: the state read is the newest.
+    assert application.last_event_at == LEVER_UPDATED_AT
+    assert not Requisition.objects.filter(remote_id=PLACEHOLDER_POSTING_ID).exists()
+
+
+def test_a_new_lever_application_from_the_body_alone_gets_a_stand_in_posting(lever):
+    result = stage_change_apply(
+        connection=lever, change=lever_body_change(lever, load("lever_candidate_stage_change"))
+    )
+
+    application = Application.objects.select_related("candidate", "requisition").get()
+    assert result.applied
+    assert application.candidate.remote_id == LEVER_CONTACT
+    assert application.requisition.remote_id == PLACEHOLDER_POSTING_ID
+    assert (application.remote_stage_id, application.remote_stage_name) == (LEVER_AI_STAGE, "")
+    assert application.canonical_stage == CanonicalStage.AUTOMATED_INTERVIEW
     assert application.last_event_at == dt.datetime.fromtimestamp(1775752716.072, tz=dt.UTC)
 
 
@@ -549,10 +587,16 @@ def test_an_outcome_wins_over_the_stage_mapping(
     ]
 
 
-def test_a_lever_archive_rejects_and_an_unarchive_restores_the_stage(lever):
-    process(store(lever, load("lever_candidate_stage_change")))
-    archived = process(store(lever, load("lever_candidate_archive_change")))
-    assert archived.status == InboundEventStatus.PROCESSED
+def test_a_lever_archive_from_the_body_rejects_and_an_unarchive_restores_the_stage(lever):
+    # Body-only changes: an archive carries no stage, so the application's is kept.
+    # (With a client, both events carry Lever's full state: see test_lever_sync.py.)
+    stage_change_apply(
+        connection=lever, change=lever_body_change(lever, load("lever_candidate_stage_change"))
+    )
+    archived = stage_change_apply(
+        connection=lever, change=lever_body_change(lever, load("lever_candidate_archive_change"))
+    )
+    assert archived.applied
     assert Application.objects.get().canonical_stage == CanonicalStage.REJECTED
 
     unarchive = load("lever_candidate_archive_change")
@@ -562,7 +606,7 @@ def test_a_lever_archive_rejects_and_an_unarchive_restores_the_stage(lever):
         unarchive["data"]["toArchived"],
         None,
     )
-    process(store(lever, unarchive))
+    stage_change_apply(connection=lever, change=lever_body_change(lever, unarchive))
 
     application = Application.objects.get()
     assert application.canonical_stage == CanonicalStage.AUTOMATED_INTERVIEW
@@ -628,12 +672,14 @@ def test_an_ats_error_fails_the_event_with_one_line_and_a_retry_processes_it(
     event = process(store(lever, load("lever_candidate_stage_change")))
 
     assert event.status == InboundEventStatus.FAILED
-    assert event.error == "ConnectionError: GET /stages timed out after 30 s"
+    assert event.error == (
+        f"AtsTimeout: cannot read Lever opportunity {LEVER_OPPORTUNITY} for this "
+        "candidateStageChange; retry or replay the event once Lever answers: read timeout "
+        f"after 30s: GET https://api.lever.co/v1/opportunities/{LEVER_OPPORTUNITY}"
+    )
     assert not Application.objects.exists()
 
-    monkeypatch.setattr(
-        registry, "client_for", lambda c: FakeLeverClient(c, {LEVER_AI_STAGE: "AI Interview"})
-    )
+    monkeypatch.setattr(registry, "client_for", FakeLeverClient)
     with django_capture_on_commit_callbacks(execute=True):
         retried = process(event)
 

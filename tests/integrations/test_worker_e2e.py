@@ -20,6 +20,7 @@ from integrations.services import stage_sync
 from integrations.services.stage_sync import inbound_events_sweep
 from tests.ats_server import AtsServer, Reply, loopback_connection
 from tests.factories import AtsConnectionFactory
+from tests.integrations.test_lever_sync import POSTING, lever_opportunity, lookups
 from tests.integrations.test_signatures import (
     LEVER_HEADERS,
     fixture_body,
@@ -94,15 +95,23 @@ def test_webhooks_arriving_while_the_broker_is_down_are_processed_once_it_is_bac
 def test_a_worker_killed_while_processing_loses_no_event_and_applies_it_once(
     client, celery_worker: CeleryWorker, ats_server: AtsServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Lever events carry only stage ids; the worker asks Lever for the name. The first answer
-    # is held back, so the worker is busy processing this event when it is killed.
+    # A Lever event is a notification: the worker reads the opportunity back from Lever. The
+    # first answer is held back, so the worker is busy processing this event when it is killed.
     connection = loopback_connection(
         ats_server, "lever", slug="lever-kill", settings={"http_timeout": [2.0, 30.0]}
     )
     connection.set_webhook_secret("lever-signing-token")
     connection.save()
-    stage = {"data": {"id": "7c2690d8-6308-4ed9-ae2a-cbfe7db26593", "text": "Phone Screen"}}
-    ats_server.on("GET", "/v1/stages/{id}", Reply.slow(60, json=stage), Reply(200, json=stage))
+    opportunity = {
+        "data": lever_opportunity(stage=("7c2690d8-6308-4ed9-ae2a-cbfe7db26593", "Phone Screen"))
+    }
+    ats_server.on(
+        "GET",
+        "/v1/opportunities/{id}",
+        Reply.slow(60, json=opportunity),
+        Reply(200, json=opportunity),
+    )
+    ats_server.on("GET", "/v1/postings/{id}", Reply(200, json={"data": lookups()["posting"]}))
     body = lever_sign(
         fixture_body("lever", "candidate_stage_change"),
         secret="lever-signing-token",
@@ -113,7 +122,7 @@ def test_a_worker_killed_while_processing_loses_no_event_and_applies_it_once(
     assert response.status_code == 200, response.content
 
     wait_for(
-        lambda: len(ats_server.requests("GET", "/v1/stages/{id}")) == 1,
+        lambda: len(ats_server.requests("GET", "/v1/opportunities/{id}")) == 1,
         what="the worker to be processing the event",
     )
     celery_worker.kill_child()
@@ -138,4 +147,5 @@ def test_a_worker_killed_while_processing_loses_no_event_and_applies_it_once(
     application = Application.objects.get(connection=connection)
     assert application.remote_id == "3410c8b9-5c31-4bab-b7e9-9f710206d647"
     assert application.remote_stage_name == "Phone Screen"
+    assert application.requisition.remote_id == POSTING
     assert "WorkerLostError" in celery_worker.log() or "SIGKILL" in celery_worker.log()

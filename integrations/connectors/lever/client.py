@@ -22,6 +22,23 @@ Lever's partner guide uses notes and tags instead.
 The application's remote id is the Lever opportunity id. Lever accepts no idempotency key.
 ``addTags`` is idempotent. A note retried after a timeout that Lever did process can show up
 twice.
+
+Reads (one parser, :meth:`Client._stage_change`, for both):
+
+- reconcile (:meth:`Client.iter_stage_changes`): ``GET /opportunities`` pages.
+- webhooks (:meth:`Client.opportunity_stage_change`, called by ``mapping.normalize``):
+  ``GET /opportunities/{id}?expand=stage&expand=applications&expand=contact``. Lever signs only
+  ``token + triggeredAt``, not the body, so a stage or archive event is a notification and the
+  opportunity's current state is read back from here (see ``mapping``).
+
+``expand=stage`` inlines ``{id, text}``, ``expand=applications`` the application objects (whose
+``posting`` is the posting id), ``expand=contact`` the person ``{id, name, emails, ...}``
+(https://hire.lever.co/developer/documentation#opportunities, "expand"). The posting's title,
+team and location come from ``GET /postings/{id}``; an archived opportunity is "hired" when its
+archive reason has ``type: hired`` (``GET /archive_reasons``), else "rejected". Opportunities
+without a posting (general leads) are not applications: reconcile skips them and
+``opportunity_stage_change`` returns None. Ordering timestamp: ``updatedAt``, else
+``lastAdvancedAt`` (epoch ms); reads retry timeouts, 429 and 5xx in-call (``READ_RETRIES``).
 """
 
 from __future__ import annotations
@@ -30,6 +47,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from django.core.cache import cache
 
@@ -42,6 +60,7 @@ from integrations.connectors.base import (
 )
 from integrations.http import (
     AtsPermanentError,
+    AtsServerError,
     HttpClient,
     HttpResponse,
     connection_timeout,
@@ -140,9 +159,9 @@ class Client(AtsClient):
         """Opportunities updated since ``since``, following ``next`` while ``hasNext``.
 
         ``expand=stage`` gives the stage name and ``expand=applications`` the posting id. Posting
-        titles (``GET /postings/{id}``) and archive-reason types (``GET /archive_reasons``, to tell
-        hired from rejected) are fetched once per run when needed. Opportunities with no
-        posting (general leads) are skipped, because an Application needs a requisition.
+        titles and archive-reason types are fetched once per run when needed (see the module
+        docstring). Opportunities with no posting (general leads) are skipped, because an
+        Application needs a requisition.
         """
         base: list[tuple[str, Any]] = [
             ("limit", PAGE_LIMIT),
@@ -151,8 +170,7 @@ class Client(AtsClient):
         ]
         if since is not None:
             base.append(("updated_at_start", _epoch_ms(since)))
-        postings: dict[str, Mapping[str, Any]] = {}
-        archive_types: dict[str, str] | None = None
+        lookups = _Lookups(self)
         offset: str | None = None
         while True:
             params = [*base, ("offset", offset)] if offset else base
@@ -164,26 +182,48 @@ class Client(AtsClient):
             for item in body.get("data") or []:
                 if not isinstance(item, dict):
                     continue
-                posting_id = _posting_id(item)
-                if not posting_id:
+                change = self._opportunity_change(item, lookups, source="reconcile")
+                if change is None:
                     logger.info("skipping Lever opportunity %s without a posting", item.get("id"))
                     continue
-                if posting_id not in postings:
-                    postings[posting_id] = self._posting(posting_id)
-                outcome = ""
-                archived = item.get("archived")
-                if isinstance(archived, dict) and archived.get("reason"):
-                    if archive_types is None:
-                        archive_types = self._archive_reason_types()
-                    hired = archive_types.get(str(archived["reason"])) == "hired"
-                    outcome = "hired" if hired else "rejected"
-                yield self._stage_change(item, postings[posting_id], outcome)
+                yield change
             offset = body.get("next") if body.get("hasNext") else None
             if not offset:
                 return
 
+    def opportunity_stage_change(self, opportunity_id: str) -> StageChange | None:
+        """One opportunity's current state in Lever as a stage change (webhook processing).
+
+        Stage, archive state, posting and the candidate's name and e-mail all come from Lever,
+        never from the (unsigned) webhook body. None when the opportunity has no posting.
+        Raises the typed errors of ``integrations.http`` (timeouts and 5xx are retried in-call
+        first); an answer that is not an opportunity is an :class:`AtsServerError`.
+        """
+        # https://hire.lever.co/developer/documentation#retrieve-a-single-opportunity
+        # (expand works on every request; the id comes from an unsigned body, so it is quoted)
+        body = self._call(
+            "GET",
+            f"/opportunities/{quote(opportunity_id, safe='')}",
+            params=[("expand", "stage"), ("expand", "applications"), ("expand", "contact")],
+            retries=READ_RETRIES,
+        ).json()
+        item = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(item, dict) or not item.get("id"):
+            raise AtsServerError(f"Lever answered no opportunity object for {opportunity_id}")
+        return self._opportunity_change(item, _Lookups(self), source="opportunity")
+
+    def _opportunity_change(
+        self, item: Mapping[str, Any], lookups: _Lookups, *, source: str
+    ) -> StageChange | None:
+        posting_id = _posting_id(item)
+        if not posting_id:
+            return None
+        return self._stage_change(
+            item, lookups.posting(posting_id), lookups.outcome(item), source=source
+        )
+
     def _stage_change(
-        self, item: Mapping[str, Any], posting: Mapping[str, Any], outcome: str
+        self, item: Mapping[str, Any], posting: Mapping[str, Any], outcome: str, *, source: str
     ) -> StageChange:
         stage = item.get("stage")
         if isinstance(stage, dict):
@@ -191,10 +231,14 @@ class Client(AtsClient):
         else:
             stage_id = str(stage or "")
             stage_name = self.stage_name(stage_id) if stage_id else ""
-        first, _, last = str(item.get("name") or "").strip().partition(" ")
-        emails = item.get("emails") or []
+        # expand=contact inlines the person; without it only its id is there. Lever also copies
+        # the contact's name and e-mails onto every opportunity, so either source will do.
         contact = item.get("contact")
-        contact_id = contact.get("id") if isinstance(contact, dict) else contact
+        person: Mapping[str, Any] = contact if isinstance(contact, dict) else {}
+        contact_id = person.get("id") if person else contact
+        name = person.get("name") or item.get("name")
+        first, _, last = str(name or "").strip().partition(" ")
+        emails = person.get("emails") or item.get("emails") or []
         categories = posting.get("categories") if isinstance(posting, Mapping) else None
         categories = categories if isinstance(categories, Mapping) else {}
         applications = item.get("applications") or []
@@ -209,7 +253,7 @@ class Client(AtsClient):
                 remote_id=str(contact_id or item["id"]),
                 first_name=first,
                 last_name=last.strip(),
-                email=str(emails[0]) if emails else "",
+                email=str(emails[0]) if isinstance(emails, list) and emails else "",
             ),
             requisition=RequisitionData(
                 remote_id=_posting_id(item),
@@ -221,9 +265,11 @@ class Client(AtsClient):
             remote_stage_id=stage_id,
             remote_stage_name=stage_name,
             outcome=outcome,
-            occurred_at=_from_ms(item.get("updatedAt")),
+            # updatedAt moves with every change (stage, archive, ...); it is null on opportunities
+            # untouched since Lever added it, where lastAdvancedAt is the best left.
+            occurred_at=_from_ms(item.get("updatedAt")) or _from_ms(item.get("lastAdvancedAt")),
             applied_at=_from_ms(applied or item.get("createdAt")),
-            extra={"source": "reconcile", "last_advanced_at": item.get("lastAdvancedAt")},
+            extra={"source": source, "last_advanced_at": item.get("lastAdvancedAt")},
         )
 
     def _posting(self, posting_id: str) -> Mapping[str, Any]:
@@ -250,6 +296,31 @@ class Client(AtsClient):
         if write and self.connection.on_behalf_of:
             kwargs["params"] = {"perform_as": self.connection.on_behalf_of}
         return self.http.request(method, path, auth=(key, ""), retries=retries, **kwargs)
+
+
+class _Lookups:
+    """Postings and archive-reason types, each fetched at most once per read (a reconcile run or
+    one opportunity)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._postings: dict[str, Mapping[str, Any]] = {}
+        self._archive_types: dict[str, str] | None = None
+
+    def posting(self, posting_id: str) -> Mapping[str, Any]:
+        if posting_id not in self._postings:
+            self._postings[posting_id] = self._client._posting(posting_id)
+        return self._postings[posting_id]
+
+    def outcome(self, item: Mapping[str, Any]) -> str:
+        """The outcome of an archived opportunity, by its reason's type; "" when not archived."""
+        archived = item.get("archived")
+        if not isinstance(archived, dict) or not archived.get("reason"):
+            return ""
+        if self._archive_types is None:
+            self._archive_types = self._client._archive_reason_types()
+        hired = self._archive_types.get(str(archived["reason"])) == "hired"
+        return "hired" if hired else "rejected"
 
 
 def _posting_id(item: Mapping[str, Any]) -> str:
