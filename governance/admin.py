@@ -257,3 +257,6 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     # The trail only grows; counting it on every page load gets slow.
     show_full_result_count = False
+
+
+from governance import admin_stop  # noqa: E402, F401

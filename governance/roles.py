@@ -29,6 +29,8 @@ CONFIG_MODELS = [
     ("governance", "retentionpolicy"),
     ("governance", "legalhold"),
     ("governance", "requisitionaccess"),
+    ("interviews", "vendor"),
+    ("interviews", "writebackfieldmapping"),
 ]
 RECORD_MODELS = [
     ("integrations", "candidate"),
@@ -39,6 +41,9 @@ RECORD_MODELS = [
     ("integrations", "writebackattempt"),
     ("integrations", "signaturefailure"),
     ("integrations", "unmappedstage"),
+    ("interviews", "vendorevent"),
+    ("interviews", "launchskip"),
+    ("governance", "stopswitch"),
     ("interviews", "interview"),
     ("interviews", "interviewresult"),
     ("interviews", "competencyscore"),
@@ -58,6 +63,9 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         + _codenames_for(RECORD_MODELS, ["view"])
         # Retrying failed deliveries and writebacks from the admin.
         + [("integrations", "change_inboundevent"), ("integrations", "change_writebackjob")]
+        + [("interviews", "change_vendorevent")]
+        # Stop switches are switched on and off, never edited or deleted.
+        + [("governance", "add_stopswitch"), ("governance", "change_stopswitch")]
         + [("governance", "export_auditevent")]
         # Picking users when granting requisition access (admin autocomplete).
         + [("auth", "view_user")]

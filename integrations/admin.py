@@ -38,7 +38,7 @@ from integrations.models import (
 )
 
 # Form fields that carry secrets: kept out of error reports (sensitive_post_parameters).
-SECRET_FORM_FIELDS = ("new_webhook_secret", "new_api_key")
+SECRET_FORM_FIELDS = ("new_webhook_secret", "new_api_key", "new_partner_key")
 BOTH_ACTION_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 
 
@@ -102,6 +102,10 @@ def _secret_source(env_name: str, encrypted: str) -> str:
 
 # -- AtsConnection -----------------------------------------------------------------------------
 
+# Assessment partner keys: long enough not to be guessed, short enough for Greenhouse (< 171).
+PARTNER_KEY_MIN_LENGTH = 24
+PARTNER_KEY_MAX_LENGTH = 170
+
 
 class AtsConnectionAdminForm(forms.ModelForm):
     """Connection form with write-only secret fields: blank keeps the stored value."""
@@ -122,11 +126,29 @@ class AtsConnectionAdminForm(forms.ModelForm):
         help_text="Leave blank to keep the current key. Stored encrypted; never shown again.",
     )
     clear_api_key = forms.BooleanField(label="Clear the stored API key", required=False)
+    new_partner_key = forms.CharField(
+        label="New assessment partner key",
+        required=False,
+        # Greenhouse's Assessment API needs a key shorter than 171 characters.
+        min_length=PARTNER_KEY_MIN_LENGTH,
+        max_length=PARTNER_KEY_MAX_LENGTH,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=(
+            "The key the ATS presents (HTTP Basic username) when it calls Screenbridge's "
+            "assessment-partner endpoints (Greenhouse Assessment API, Ashby assessments). "
+            f"{PARTNER_KEY_MIN_LENGTH}–{PARTNER_KEY_MAX_LENGTH} characters. Leave blank to keep "
+            "the current key. Stored encrypted; never shown again."
+        ),
+    )
+    clear_partner_key = forms.BooleanField(
+        label="Clear the stored assessment partner key", required=False
+    )
 
     # (label, new-value field, clear field, environment-variable field)
     SECRETS = (
         ("webhook secret", "new_webhook_secret", "clear_webhook_secret", "webhook_secret_env"),
         ("API key", "new_api_key", "clear_api_key", "api_key_env"),
+        ("assessment partner key", "new_partner_key", "clear_partner_key", "partner_key_env"),
     )
 
     class Meta:
@@ -141,6 +163,7 @@ class AtsConnectionAdminForm(forms.ModelForm):
             "base_url",
             "webhook_secret_env",
             "api_key_env",
+            "partner_key_env",
             "api_client_id",
             "on_behalf_of",
             "settings",
@@ -148,6 +171,7 @@ class AtsConnectionAdminForm(forms.ModelForm):
         labels = {
             "webhook_secret_env": "Environment variable",
             "api_key_env": "Environment variable",
+            "partner_key_env": "Environment variable",
         }
 
     def clean(self) -> dict[str, Any]:
@@ -176,6 +200,10 @@ class AtsConnectionAdminForm(forms.ModelForm):
             connection.set_api_key("")
         elif new_key := self.cleaned_data.get("new_api_key"):
             connection.set_api_key(new_key)
+        if self.cleaned_data.get("clear_partner_key"):
+            connection.set_secret("partner_key", "")
+        elif new_partner_key := self.cleaned_data.get("new_partner_key"):
+            connection.set_secret("partner_key", new_partner_key)
         if commit:
             connection.save()
             self._save_m2m()
@@ -277,6 +305,7 @@ class AtsConnectionAdmin(admin.ModelAdmin):
         "active",
         "webhook_secret_configured",
         "api_key_configured",
+        "partner_key_configured",
     ]
     list_filter = ["provider", "mode", "active"]
     search_fields = ["name", "slug"]
@@ -304,18 +333,23 @@ class AtsConnectionAdmin(admin.ModelAdmin):
         )
         webhook: list[str] = []
         api: list[str] = []
+        partner: list[str] = []
         if obj is not None:
             webhook.append("webhook_secret_status")
             api.append("api_key_status")
+            partner.append("partner_key_status")
         webhook.append("webhook_secret_env")
         api.append("api_key_env")
+        partner.append("partner_key_env")
         if editable:
             # Form-only fields: a view-only page has nothing to show for them.
             webhook.append("new_webhook_secret")
             api.append("new_api_key")
+            partner.append("new_partner_key")
             if obj is not None:
                 webhook.append("clear_webhook_secret")
                 api.append("clear_api_key")
+                partner.append("clear_partner_key")
         fieldsets: list[tuple[str | None, dict[str, Any]]] = [
             (None, {"fields": ["name", "slug", "provider", "mode", "active", "base_url"]}),
             (
@@ -327,6 +361,15 @@ class AtsConnectionAdmin(admin.ModelAdmin):
                 },
             ),
             ("API credentials", {"fields": [*api, "api_client_id", "on_behalf_of"]}),
+            (
+                "Assessment partner key",
+                {
+                    "fields": partner,
+                    "description": "Only for assessment-partner mode (Greenhouse Assessment "
+                    "API, Ashby assessments): the key the ATS sends to Screenbridge. Either the "
+                    "name of an environment variable or a key stored encrypted.",
+                },
+            ),
             ("Provider options", {"fields": ["settings"], "classes": ["collapse"]}),
         ]
         if obj is not None:
@@ -344,6 +387,7 @@ class AtsConnectionAdmin(admin.ModelAdmin):
         fields = [
             "webhook_secret_status",
             "api_key_status",
+            "partner_key_status",
             "unmapped_stages",
             "created_at",
             "updated_at",
@@ -366,6 +410,10 @@ class AtsConnectionAdmin(admin.ModelAdmin):
     def api_key_configured(self, obj: AtsConnection) -> bool:
         return obj.has_api_key
 
+    @admin.display(boolean=True, description="Partner key configured")
+    def partner_key_configured(self, obj: AtsConnection) -> bool:
+        return obj.has_secret("partner_key")
+
     @admin.display(description="Current webhook secret")
     def webhook_secret_status(self, obj: AtsConnection) -> str:
         return _secret_source(obj.webhook_secret_env, obj.webhook_secret_encrypted)
@@ -373,6 +421,10 @@ class AtsConnectionAdmin(admin.ModelAdmin):
     @admin.display(description="Current API key")
     def api_key_status(self, obj: AtsConnection) -> str:
         return _secret_source(obj.api_key_env, obj.api_key_encrypted)
+
+    @admin.display(description="Current assessment partner key")
+    def partner_key_status(self, obj: AtsConnection) -> str:
+        return _secret_source(obj.partner_key_env, obj.partner_key_encrypted)
 
     @admin.display(description="Unmapped stages")
     def unmapped_stages(self, obj: AtsConnection) -> str:

@@ -330,3 +330,7 @@ class ReviewTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["detail", "interview__vendor_reference", "interview__application__remote_id"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+
+# Admin pages of the launch, results and vendor features, each in its own module.
+from interviews import admin_launch, admin_results, admin_vendors  # noqa: E402, F401

@@ -22,6 +22,7 @@ from governance.models import (
     LegalHold,
     RequisitionAccess,
     RetentionPolicy,
+    StopSwitch,
 )
 from governance.roles import AUDITOR, HIRING_OPS_ADMIN, sync_role_groups
 from integrations.models import (
@@ -42,10 +43,13 @@ from interviews.models import (
     Interview,
     InterviewPlan,
     InterviewResult,
+    LaunchSkip,
     ReviewTask,
     RoleFamily,
     RoleFamilyMembership,
     Vendor,
+    VendorEvent,
+    WritebackFieldMapping,
 )
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +120,12 @@ def make_pipeline(connection: AtsConnection, index: int, user: Any) -> dict[str,
     SignatureFailure.objects.create(connection=connection, reason="signature does not match")
     UnmappedStage.objects.create(
         connection=connection, remote_stage_name=f"Take Home {index}", seen_count=1
+    )
+    VendorEvent.objects.create(vendor=vendor, delivery_id=f"d-{index}", raw_body="{}")
+    LaunchSkip.objects.create(application=application, plan=plan, reason="plan_paused")
+    StopSwitch.objects.create(scope="plan", plan=plan, reason="Vendor outage", switched_on_by=user)
+    WritebackFieldMapping.objects.create(
+        connection=connection, source="band", target_kind="note", target_key=f"Band {index}"
     )
     job = WritebackJob.objects.create(
         connection=connection, application=application, kind="note", target=f"result-{index}"

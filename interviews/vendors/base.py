@@ -4,6 +4,8 @@ An adapter turns one ``Vendor`` row into calls and facts:
 
 - :meth:`VendorAdapter.invite` asks the vendor to interview one candidate and returns the
   vendor's reference and the candidate's link (``Interview.vendor_reference``, ``invite_url``);
+- :meth:`VendorAdapter.invited` runs after the invitation is recorded (the rehearsal vendor
+  delivers its scripted result from there);
 - :meth:`VendorAdapter.cancel` withdraws an invitation (best effort);
 - :meth:`VendorAdapter.verify` checks a webhook delivery's signature on the raw bytes and names
   it (Standard Webhooks for the generic vendor), raising ``SignatureError`` /
@@ -76,6 +78,9 @@ class VendorAdapter:
 
     def invite(self, interview: Interview) -> Invitation:
         raise NotImplementedError
+
+    def invited(self, interview: Interview) -> None:
+        """Called once the invitation is recorded (status ``invited``); nothing by default."""
 
     def cancel(self, interview: Interview) -> None:
         raise NotImplementedError

@@ -23,6 +23,13 @@ Writes (``WritebackJob.kind``):
   ``{"candidateId", "note": {"type": "text/plain", "value": text}, "sendNotifications": false}``.
   The ``note.type`` values are UNVERIFIED; a plain-string note is the documented alternative.
 
+- ``assessment`` (assessments partner API): ``assessment.update`` with the payload as its body,
+  ``{"assessment_id", "timestamp" (epoch ms), "assessment_status" | "cancelled_reason",
+  "assessment_result"?, "assessment_profile_url"?, "metadata"?: [...]}``; each field but the
+  first two is a typed item ``{identifier, label, type, value}`` (built by
+  ``interviews.partners.ashby``). Sending ``assessment_result`` marks the assessment complete;
+  re-sending the same update is harmless (Ashby keeps the latest values).
+
 Reconcile results are parsed by ``connectors/ashby/mapping.normalize``, the same parser the
 webhooks use: ``application.list`` results have the same schema as the webhook's application.
 
@@ -59,6 +66,16 @@ if TYPE_CHECKING:
     from integrations.models import AtsConnection, WritebackJob
 
 DEFAULT_BASE_URL = "https://api.ashbyhq.com"
+# The documented keys of an assessment.update body; anything else in a payload is not sent.
+ASSESSMENT_UPDATE_KEYS = (
+    "assessment_id",
+    "timestamp",
+    "assessment_status",
+    "assessment_profile_url",
+    "assessment_result",
+    "cancelled_reason",
+    "metadata",
+)
 ACCEPT = "application/json; version=1"
 PAGE_LIMIT = 100
 READ_RETRIES = 3
@@ -118,7 +135,32 @@ class Client(AtsClient):
             return WritebackOutcome(
                 status_code=response.status_code, remote_reference=str(note_id or "")
             )
+        if job.kind == WritebackKind.ASSESSMENT:
+            return self._update_assessment(payload)
         raise AtsPermanentError(f"the Ashby connector cannot write '{job.kind}' jobs")
+
+    def _update_assessment(self, payload: Mapping[str, Any]) -> WritebackOutcome:
+        """Report an assessment's progress or result to Ashby (``assessment.update``)."""
+        body = {key: payload[key] for key in ASSESSMENT_UPDATE_KEYS if key in payload}
+        assessment_id = body.get("assessment_id")
+        if not isinstance(assessment_id, str) or not assessment_id:
+            raise AtsPermanentError("assessment payload has no 'assessment_id'")
+        if isinstance(body.get("timestamp"), bool) or not isinstance(body.get("timestamp"), int):
+            raise AtsPermanentError("assessment payload needs an integer 'timestamp' (epoch ms)")
+        if "assessment_status" not in body and "cancelled_reason" not in body:
+            raise AtsPermanentError(
+                "assessment payload needs 'assessment_status' unless 'cancelled_reason' is set"
+            )
+        if "assessment_result" in body and "assessment_profile_url" not in body:
+            raise AtsPermanentError("'assessment_result' requires 'assessment_profile_url'")
+        key = read_credential(self.connection.api_key, "Ashby API key")
+        # https://developers.ashbyhq.com/reference/assessmentupdate (needs candidatesWrite).
+        response = self.http.request("POST", "/assessment.update", json=body, auth=(key, ""))
+        # The success body is not documented: only an explicit success=false is a refusal.
+        envelope = response.json_or_none()
+        if isinstance(envelope, dict) and envelope.get("success") is False:
+            raise self._refusal("assessment.update", response, envelope)
+        return WritebackOutcome(status_code=response.status_code, remote_reference=assessment_id)
 
     # -- reads ---------------------------------------------------------------------------------
     def iter_stage_changes(self, *, since: dt.datetime | None) -> Iterator[StageChange]:

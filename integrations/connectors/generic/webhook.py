@@ -2,23 +2,13 @@
 
 Any ATS (or middleware) without a dedicated connector can post events in this shape.
 
-Signature (Standard Webhooks 1.0, https://www.standardwebhooks.com/):
-
-- headers ``webhook-id`` (unique per message, the same on retries), ``webhook-timestamp`` (integer
-  Unix seconds of this attempt) and ``webhook-signature`` (a space-separated list of
-  ``v1,<base64 HMAC-SHA256>``; any matching entry accepts, so senders can rotate keys);
-- signed content ``{webhook-id}.{webhook-timestamp}.{raw body}``;
-- timestamps more than 5 minutes old or ahead are refused (replay protection);
-- secret: ``whsec_<base64 key>`` as the spec serialises it, the key being the base64-decoded
-  bytes. A secret without the ``whsec_`` prefix is used as a raw key: its UTF-8 bytes are the
-  HMAC key (configure the sender with the same string, or with ``whsec_`` + its base64). The
-  connection's webhook secret may hold several secrets separated by whitespace, so a raw secret
-  cannot contain whitespace.
-
-Verification uses the reference ``standardwebhooks`` library; the header checks before it give
-precise reasons and keep its parsing errors out of the way. The body must be UTF-8 (the
-library, like every reference implementation, signs text), so other bytes cannot be verified
-and are refused as unsigned.
+Signature: Standard Webhooks 1.0 (https://www.standardwebhooks.com/), verified by the shared
+``integrations.connectors.standard_webhooks.verify`` — the same code the generic interview vendor
+uses. In short: headers ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` (any
+matching ``v1,<base64>`` entry accepts), signed content ``{id}.{timestamp}.{raw body}``, a
+5-minute tolerance either way, and a ``whsec_<base64>`` secret (a secret without the prefix is
+used as a raw key: its UTF-8 bytes are the HMAC key). The connection's webhook secret may hold
+several secrets separated by whitespace, so a raw secret cannot contain whitespace.
 
 Event shape (JSON object, UTF-8), one per message::
 
@@ -50,31 +40,18 @@ The delivery id is ``webhook-id``; the action is ``type``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from django.utils import timezone
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-
-from integrations.connectors.base import Delivery, MalformedPayloadError, SignatureError
+from integrations.connectors import standard_webhooks
+from integrations.connectors.base import Delivery, MalformedPayloadError
 from integrations.connectors.signing import json_object, webhook_secrets
 
 if TYPE_CHECKING:
     from integrations.models import AtsConnection
 
-TOLERANCE = dt.timedelta(minutes=5)
-SECRET_PREFIX = "whsec_"  # noqa: S105  (the serialisation prefix, not a secret)
-ID_HEADER = "webhook-id"
-TIMESTAMP_HEADER = "webhook-timestamp"
-SIGNATURE_HEADER = "webhook-signature"
 STAGE_CHANGED = "application.stage_changed"
-
-_TIMESTAMP = re.compile(r"[0-9]{1,11}")  # up to year 5138: datetime stays in range
-_V1_ENTRY = re.compile(r"v1,[A-Za-z0-9+/]+={0,2}")
 
 
 def verify(connection: AtsConnection, headers: Mapping[str, str], body: bytes) -> Delivery:
@@ -84,77 +61,13 @@ def verify(connection: AtsConnection, headers: Mapping[str, str], body: bytes) -
     or no matching v1 signature, and MalformedPayloadError (400) for an authentic body that is
     not a JSON object with a ``type`` and a readable ``occurred_at``.
     """
-    lowered = {name.lower(): value for name, value in headers.items()}
-    message_id = lowered.get(ID_HEADER, "").strip()
-    raw_timestamp = lowered.get(TIMESTAMP_HEADER, "").strip()
-    signature_header = lowered.get(SIGNATURE_HEADER, "").strip()
-    if not message_id:
-        raise SignatureError("missing webhook-id header")
-    if not raw_timestamp:
-        raise SignatureError("missing webhook-timestamp header")
-    if not signature_header:
-        raise SignatureError("missing webhook-signature header")
-    if not _TIMESTAMP.fullmatch(raw_timestamp):
-        raise SignatureError("webhook-timestamp is not an integer Unix time")
-    sent_at = dt.datetime.fromtimestamp(int(raw_timestamp), tz=dt.UTC)
-    now = timezone.now()
-    if sent_at < now - TOLERANCE:
-        raise SignatureError("webhook-timestamp is more than 5 minutes old")
-    if sent_at > now + TOLERANCE:
-        raise SignatureError("webhook-timestamp is more than 5 minutes in the future")
-    # Only well-formed v1 entries reach the library: it stops at the first entry it cannot
-    # parse, and other versions (v1a = ed25519) are not ours to check.
-    entries = [entry for entry in signature_header.split() if _V1_ENTRY.fullmatch(entry)]
-    if not entries:
-        raise SignatureError("webhook-signature has no v1 signature")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SignatureError("body is not UTF-8 text, so its signature cannot be checked") from None
-
-    signed_headers = {
-        ID_HEADER: message_id,
-        TIMESTAMP_HEADER: raw_timestamp,
-        SIGNATURE_HEADER: " ".join(entries),
-    }
-    for key in _signing_keys(connection):
-        try:
-            # Constant-time comparison (hmac.compare_digest) inside the library.
-            Webhook(key).verify(text, signed_headers, json_parse=False)
-        except (WebhookVerificationError, ValueError):  # binascii.Error is a ValueError
-            continue
-        break
-    else:
-        raise SignatureError("signature does not match")
-
-    payload = json_object(text)
+    message = standard_webhooks.verify(lambda: webhook_secrets(connection), headers, body)
+    payload = json_object(message.text)
     event_type = payload.get("type")
     if not isinstance(event_type, str) or not event_type:
         raise MalformedPayloadError("body has no 'type'")
-    occurred_at = _occurred_at(payload.get("occurred_at"), default=sent_at)
-    return Delivery(delivery_id=message_id, action=event_type, occurred_at=occurred_at)
-
-
-def _signing_keys(connection: AtsConnection) -> list[bytes]:
-    """HMAC keys from the connection's webhook secret(s): ``whsec_`` base64, else raw UTF-8."""
-    keys = []
-    for secret in webhook_secrets(connection):
-        if secret.startswith(SECRET_PREFIX):
-            encoded = secret.removeprefix(SECRET_PREFIX)
-            try:
-                # Strict decoding: a mistyped secret is a configuration error, not another key.
-                key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-            except (binascii.Error, ValueError):
-                raise SignatureError(
-                    "the connection's whsec_ webhook secret is not valid base64"
-                ) from None
-        else:
-            key = secret.encode("utf-8")
-        if key:
-            keys.append(key)
-    if not keys:
-        raise SignatureError("no usable webhook secret is configured for this connection")
-    return keys
+    occurred_at = _occurred_at(payload.get("occurred_at"), default=message.sent_at)
+    return Delivery(delivery_id=message.message_id, action=event_type, occurred_at=occurred_at)
 
 
 def _occurred_at(value: object, *, default: dt.datetime) -> dt.datetime:

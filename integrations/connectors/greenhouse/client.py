@@ -16,9 +16,13 @@ Writes (``WritebackJob.kind``):
   ``{"custom_fields": [{"name_key": k, "value": v}, ...]}``. The payload is
   ``{"custom_fields": {name_key: value}}`` or a list of ``{"name_key"|"id", "value", ...}`` items.
 - ``note``: a candidate note with payload ``{"body": text, "visibility"?: "private"}``.
+- ``assessment`` (Assessment Partner API): ``PATCH <payload["callback_url"]>`` with no body,
+  Basic auth ``<partner key>:``. The URL is the ``url`` Greenhouse sent with ``send_test``
+  (absolute, on ``*.greenhouse.io``); the call makes Greenhouse fetch ``test_status``. Payload
+  ``{"callback_url": url, "partner_interview_id": id}`` (see ``interviews.partners``).
 
-Harvest accepts no idempotency key. PATCHing custom fields is idempotent. A note retried after a
-timeout that Greenhouse did process can show up twice.
+Harvest accepts no idempotency key. PATCHing custom fields (or a completion URL) is idempotent.
+A note retried after a timeout that Greenhouse did process can show up twice.
 
 Access tokens are cached in the Django cache per connection until shortly before they expire. A
 401 from the API drops the cached token, fetches a new one and retries the call once.
@@ -31,6 +35,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.core.cache import cache
 from django.utils.dateparse import parse_datetime
@@ -70,6 +75,8 @@ IDS_PER_CALL = 50
 READ_RETRIES = 3
 STAGE_NAME_TTL = 3600
 NOTE_VISIBILITIES = frozenset({"private", "public", "admin_only"})
+# Send Test completion URLs live on Greenhouse's app hosts (app.greenhouse.io, app.eu...).
+ASSESSMENT_CALLBACK_DOMAIN = "greenhouse.io"
 
 
 class Client(AtsClient):
@@ -93,6 +100,8 @@ class Client(AtsClient):
             return self._write_custom_fields(job)
         if job.kind == WritebackKind.NOTE:
             return self._write_note(job)
+        if job.kind == WritebackKind.ASSESSMENT:
+            return self._complete_assessment(job)
         raise AtsPermanentError(f"the Greenhouse connector cannot write '{job.kind}' jobs")
 
     def _write_custom_fields(self, job: WritebackJob) -> WritebackOutcome:
@@ -142,6 +151,30 @@ class Client(AtsClient):
         created = response.json_or_none()
         reference = str(created["id"]) if isinstance(created, dict) and "id" in created else ""
         return WritebackOutcome(status_code=response.status_code, remote_reference=reference)
+
+    def _complete_assessment(self, job: WritebackJob) -> WritebackOutcome:
+        """Mark a Send Test instance complete: PATCH its callback URL (no body, no Harvest auth).
+
+        Greenhouse authenticates the call with the organization's partner key, the same key it
+        presents to our endpoints. It answers with a status code only and then calls
+        ``test_status`` for the result. It refuses updates for hired or inactive candidates
+        (a 4xx: the job ends dead and visible).
+        """
+        payload = job.payload or {}
+        url = payload.get("callback_url")
+        if not isinstance(url, str) or not assessment_callback_allowed(self.connection, url):
+            raise AtsPermanentError(
+                "assessment payload needs a 'callback_url' on a Greenhouse host "
+                "(or on the connection's base URL)"
+            )
+        key = read_credential(self.connection.partner_key, "Greenhouse assessment partner key")
+        self.http.add_secret(key)
+        # https://developers.greenhouse.io/assessment.html#patch-mark-test-as-completed
+        response = self.http.request("PATCH", url, auth=(key, ""))
+        return WritebackOutcome(
+            status_code=response.status_code,
+            remote_reference=str(payload.get("partner_interview_id") or ""),
+        )
 
     # -- reads ---------------------------------------------------------------------------------
     def iter_stage_changes(self, *, since: dt.datetime | None) -> Iterator[StageChange]:
@@ -338,6 +371,33 @@ class Client(AtsClient):
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def assessment_callback_allowed(connection: AtsConnection, url: str) -> bool:
+    """Whether Screenbridge may PATCH ``url`` as a Send Test completion URL.
+
+    The URL arrives in the request body, so it is checked before it is stored and again before
+    it is called: HTTPS on ``greenhouse.io`` or a subdomain, or the origin of the connection's
+    own ``base_url`` (an admin-set value; the loopback server in tests), or a host listed in
+    ``settings["assessment_callback_hosts"]``. Anything else would let a caller holding the
+    partner key make Screenbridge send that key to a host of its choosing.
+    """
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        return False
+    if parts.scheme not in ("https", "http") or not host:
+        return False
+    if connection.base_url and same_origin(url, connection.base_url):
+        return True
+    extra = (connection.settings or {}).get("assessment_callback_hosts") or []
+    if isinstance(extra, list) and host in {str(h).lower() for h in extra}:
+        return True
+    return parts.scheme == "https" and (
+        host == ASSESSMENT_CALLBACK_DOMAIN or host.endswith(f".{ASSESSMENT_CALLBACK_DOMAIN}")
+    )
+
+
 def _application(job: WritebackJob) -> Any:
     if job.application is None:
         raise AtsPermanentError("writeback job has no application to write to")
