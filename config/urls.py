@@ -14,4 +14,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/", include("integrations.urls")),
     path("", include("interviews.urls")),
+    path("", include("governance.urls")),
+    path("api/", include("config.api_urls")),
 ]

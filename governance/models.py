@@ -345,3 +345,25 @@ class StopSwitch(models.Model):
         target = self.plan or self.vendor or "everything"
         state = "on" if self.active else "off"
         return f"Stop switch for {target} ({state})"
+
+
+class RoleFamilyAccess(models.Model):
+    """Grants a recruiter every requisition of one role family (present and future)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_family_access"
+    )
+    role_family = models.ForeignKey(
+        "interviews.RoleFamily", on_delete=models.CASCADE, related_name="access_grants"
+    )
+    granted_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["role_family", "user"]
+        verbose_name_plural = "role family access"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role_family"], name="rolefamilyaccess_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.role_family}"

@@ -29,6 +29,7 @@ CONFIG_MODELS = [
     ("governance", "retentionpolicy"),
     ("governance", "legalhold"),
     ("governance", "requisitionaccess"),
+    ("governance", "rolefamilyaccess"),
     ("interviews", "vendor"),
     ("interviews", "writebackfieldmapping"),
 ]
@@ -101,8 +102,10 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
 def sync_role_groups(group_model: Any = None, permission_model: Any = None) -> None:
     """Create the four role groups and give each exactly its permissions. Idempotent.
 
-    Migrations pass their historical models; tests and ``seed_demo`` call it without arguments
-    (e.g. after a flush removed the groups the data migration created).
+    Runs from the data migration (with historical models), after every ``migrate`` (a
+    ``post_migrate`` handler, so permissions of models added later reach the groups without a
+    new data migration), and from tests and ``seed_demo`` after a flush. A permission whose
+    model does not exist yet (an early migration) is skipped; the next run grants it.
     """
     if group_model is None or permission_model is None:
         from django.contrib.auth.models import Group, Permission
@@ -112,9 +115,11 @@ def sync_role_groups(group_model: Any = None, permission_model: Any = None) -> N
         group, _ = group_model.objects.get_or_create(name=group_name)
         wanted = []
         for app_label, codename in codenames:
-            wanted.append(
-                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+            permission = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:
+                wanted.append(permission)
         group.permissions.set(wanted)
 
 

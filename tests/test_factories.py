@@ -40,6 +40,7 @@ ALL_FACTORIES = [
     f.RetentionPolicyFactory,
     f.LegalHoldFactory,
     f.RequisitionAccessFactory,
+    f.RoleFamilyAccessFactory,
     f.StopSwitchFactory,
     f.LaunchSkipFactory,
     f.VendorEventFactory,

@@ -8,6 +8,7 @@ from .governance import (
     LegalHoldFactory,
     RequisitionAccessFactory,
     RetentionPolicyFactory,
+    RoleFamilyAccessFactory,
     StopSwitchFactory,
 )
 from .integrations import (
@@ -61,6 +62,7 @@ __all__ = [
     "RequisitionFactory",
     "RetentionPolicyFactory",
     "ReviewTaskFactory",
+    "RoleFamilyAccessFactory",
     "RoleFamilyFactory",
     "RoleFamilyMembershipFactory",
     "SignatureFailureFactory",

@@ -20,12 +20,13 @@ from governance.models import (
     RequisitionAccess,
     RetentionAction,
     RetentionPolicy,
+    RoleFamilyAccess,
     StopScope,
     StopSwitch,
 )
 
 from .integrations import CandidateFactory, RequisitionFactory
-from .interviews import InterviewPlanFactory, InterviewResultFactory
+from .interviews import InterviewPlanFactory, InterviewResultFactory, RoleFamilyFactory
 from .users import UserFactory
 
 
@@ -134,3 +135,13 @@ class StopSwitchFactory(DjangoModelFactory[StopSwitch]):
     plan = factory.SubFactory(InterviewPlanFactory)
     reason = "Vendor outage: pausing all automated interviews."
     switched_on_by = factory.SubFactory(UserFactory, groups=[roles.HIRING_OPS_ADMIN])
+
+
+class RoleFamilyAccessFactory(DjangoModelFactory[RoleFamilyAccess]):
+    """A recruiter granted every requisition of one role family."""
+
+    class Meta:
+        model = RoleFamilyAccess
+
+    user = factory.SubFactory(UserFactory, groups=[roles.RECRUITER])
+    role_family = factory.SubFactory(RoleFamilyFactory)

@@ -1,0 +1,12 @@
+"""Pages of the governance app: the audit trail and permission-checked artifact links."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+
+app_name = "governance"
+
+urlpatterns = [
+    path("audit/", include("governance.audit_urls")),
+    path("artifacts/", include("governance.artifact_urls")),
+]
