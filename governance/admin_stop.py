@@ -1,10 +1,12 @@
 """Admin "Stop switches": halt new interview launches globally, for one plan or for one vendor.
 
-- **Switch on** (the add page): scope, its target and a required reason; ``switched_on_by`` is
-  the requesting user. While a switch is on, no interview launches in its scope and no pending
-  invitation is sent (``interviews.services.launch`` records each as a "stopped" launch skip).
-- **Switch off** (an action on the list and on the detail page): ``active`` becomes False and
-  ``switched_off_by`` / ``switched_off_at`` record who and when. A switch is never edited or
+- **Switch on** (the add page): scope, its target and a required reason, saved through
+  ``governance.stop_switch.stop_switch_on`` (``switched_on_by`` is the requesting user; in-flight
+  interviews in scope are flagged for review; an audit event is written). While a switch is on,
+  no interview launches in its scope and no pending invitation is sent
+  (``interviews.services.launch`` records each as a "stopped" launch skip).
+- **Switch off** (an action on the list and on the detail page): ``stop_switch_off`` sets
+  ``active`` to False and records who and when, with an audit event. A switch is never edited or
   deleted afterwards, so the record of who stopped what, when and why stays.
 
 Permissions: the role groups carry no StopSwitch permissions, so this page follows the roles
@@ -19,11 +21,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils import timezone
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from governance.models import StopScope, StopSwitch
 from governance.roles import user_roles
+from governance.stop_switch import StopSwitchError, stop_switch_off, stop_switch_on
 from integrations.admin import BOTH_ACTION_LOCATIONS, log_admin_changes
 
 
@@ -160,11 +163,38 @@ class StopSwitchAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: StopSwitch, form: forms.ModelForm, change: bool
     ) -> None:
-        if not change:
-            obj.switched_on_by = request.user
-            obj.switched_on_at = timezone.now()
-            obj.active = True
-        super().save_model(request, obj, form, change)
+        if change:  # the detail page is read-only; nothing to save
+            return
+        try:
+            switch = stop_switch_on(
+                scope=obj.scope,
+                plan=obj.plan,
+                vendor=obj.vendor,
+                reason=obj.reason,
+                actor=request.user,
+            )
+        except StopSwitchError as exc:
+            # Only a race gets here (the form checked the same things): another admin switched
+            # the same target on a moment ago. ``response_add`` reports it.
+            obj._switch_on_error = str(exc)  # type: ignore[attr-defined]
+            return
+        obj.pk = switch.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+
+    def log_addition(self, request: HttpRequest, obj: StopSwitch, message: Any) -> Any:
+        if obj.pk is None:
+            return None
+        return super().log_addition(request, obj, message)
+
+    def response_add(
+        self, request: HttpRequest, obj: StopSwitch, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        error = getattr(obj, "_switch_on_error", None)
+        if error is not None:
+            self.message_user(request, error, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:governance_stopswitch_changelist"))
+        return super().response_add(request, obj, post_url_continue)
 
     @admin.action(
         description="Switch off the selected stop switches",
@@ -172,14 +202,17 @@ class StopSwitchAdmin(admin.ModelAdmin):
         location=BOTH_ACTION_LOCATIONS,
     )
     def switch_off(self, request: HttpRequest, queryset: QuerySet[StopSwitch]) -> None:
-        switches = list(queryset.filter(active=True).select_related("plan", "vendor"))
-        # Conditional: a switch someone else turned off meanwhile keeps their name on it.
-        updated = StopSwitch.objects.filter(
-            pk__in=[switch.pk for switch in switches], active=True
-        ).update(active=False, switched_off_by=request.user, switched_off_at=timezone.now())
-        log_admin_changes(request, switches, "Switched off.")
+        switched: list[StopSwitch] = []
+        for switch in queryset.filter(active=True).select_related("plan", "vendor"):
+            try:
+                switched.append(stop_switch_off(switch=switch, actor=request.user))
+            except StopSwitchError:
+                # Someone else switched it off meanwhile; their name stays on it.
+                continue
+        log_admin_changes(request, switched, "Switched off.")
         self.message_user(
             request,
-            f"{updated} stop switch(es) switched off; launches resume from the next stage change.",
+            f"{len(switched)} stop switch(es) switched off; "
+            "launches resume from the next stage change.",
             messages.SUCCESS,
         )

@@ -20,3 +20,4 @@ class GovernanceConfig(AppConfig):
         # After every migrate (and test-database flush): groups get the permissions of every
         # model, including models added after the data migration that created the groups.
         post_migrate.connect(_sync_role_groups, sender=self, dispatch_uid="governance.roles")
+        from governance import receivers  # noqa: F401  (audit events for admin changes)

@@ -1,12 +1,13 @@
 """Admin for ATS connections and stage mappings, plus read-only views of the synced records.
 
-Secrets are write-only here: the forms accept a new value (or a request to clear the stored one)
-and only ever display *whether* a secret is configured and where it comes from.
+Secrets are write-only here: the form accepts a new value (or a request to clear the stored one)
+and only ever displays *whether* a secret is configured and where it comes from; the same
+machinery serves the vendor admin (integrations/admin_secrets.py).
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -16,13 +17,12 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from django.views.decorators.debug import sensitive_post_parameters
 
+from integrations.admin_secrets import SecretInput, SecretsAdminMixin, secrets_form
 from integrations.models import (
     Application,
     AtsConnection,
@@ -37,8 +37,6 @@ from integrations.models import (
     normalize_stage_name,
 )
 
-# Form fields that carry secrets: kept out of error reports (sensitive_post_parameters).
-SECRET_FORM_FIELDS = ("new_webhook_secret", "new_api_key", "new_partner_key")
 BOTH_ACTION_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 
 
@@ -87,17 +85,46 @@ def log_admin_changes(request: HttpRequest, objects: list[Any], message: str) ->
         )
 
 
-def _secret_source(env_name: str, encrypted: str) -> str:
-    """Where a secret comes from, in words; never the secret itself."""
-    if env_name:
-        state = "set" if os.environ.get(env_name) else "NOT set on this server"
-        text = f"Read from environment variable {env_name} ({state})"
-        if encrypted:
-            text += "; a stored encrypted value is also present but unused"
-        return text
-    if encrypted:
-        return "Stored encrypted in the database"
-    return "Not configured"
+class FixedSlugAdminMixin:
+    """The slug is prepopulated from the name when adding and read-only afterwards: other
+    systems (the webhook URLs configured in an ATS or at a vendor) refer to it."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "slug"] if obj is not None else fields
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
+        return {} if obj is not None else dict(super().get_prepopulated_fields(request, obj))
+
+
+def first_line(text: str, limit: int = 80) -> str:
+    """The first line of an error message, cut to fit a list column."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else f"{line[: limit - 1]}…"
+
+
+def retry_events(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    retry: Callable[..., list[int]],
+    *,
+    retryable: str,
+) -> None:
+    """The "Retry processing" action of an inbound-event ledger: queue the selected events
+    again with ``retry`` (a service returning the ids it queued), log and report the outcome."""
+    events = {event.pk: event for event in queryset}
+    queued = retry(event_ids=list(events))
+    log_admin_changes(request, [events[pk] for pk in queued], "Queued for processing again.")
+    model_admin.message_user(
+        request, f"{len(queued)} event(s) queued for processing.", messages.SUCCESS
+    )
+    if skipped := len(events) - len(queued):
+        model_admin.message_user(
+            request,
+            f"{skipped} event(s) skipped: only {retryable} events can be retried.",
+            messages.WARNING,
+        )
 
 
 # -- AtsConnection -----------------------------------------------------------------------------
@@ -106,54 +133,26 @@ def _secret_source(env_name: str, encrypted: str) -> str:
 PARTNER_KEY_MIN_LENGTH = 24
 PARTNER_KEY_MAX_LENGTH = 170
 
-
-class AtsConnectionAdminForm(forms.ModelForm):
-    """Connection form with write-only secret fields: blank keeps the stored value."""
-
-    new_webhook_secret = forms.CharField(
-        label="New webhook secret",
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave blank to keep the current secret. Stored encrypted; never shown again.",
-    )
-    clear_webhook_secret = forms.BooleanField(
-        label="Clear the stored webhook secret", required=False
-    )
-    new_api_key = forms.CharField(
-        label="New API key",
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave blank to keep the current key. Stored encrypted; never shown again.",
-    )
-    clear_api_key = forms.BooleanField(label="Clear the stored API key", required=False)
-    new_partner_key = forms.CharField(
-        label="New assessment partner key",
-        required=False,
-        # Greenhouse's Assessment API needs a key shorter than 171 characters.
+ConnectionSecretsForm = secrets_form(
+    AtsConnection,
+    partner_key=SecretInput(
+        column="Partner key configured",
+        about=(
+            "The key the ATS presents (HTTP Basic username) when it calls Screenbridge's "
+            "assessment-partner endpoints (Greenhouse Assessment API, Ashby assessments)."
+        ),
         min_length=PARTNER_KEY_MIN_LENGTH,
         max_length=PARTNER_KEY_MAX_LENGTH,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=(
-            "The key the ATS presents (HTTP Basic username) when it calls Screenbridge's "
-            "assessment-partner endpoints (Greenhouse Assessment API, Ashby assessments). "
-            f"{PARTNER_KEY_MIN_LENGTH}–{PARTNER_KEY_MAX_LENGTH} characters. Leave blank to keep "
-            "the current key. Stored encrypted; never shown again."
-        ),
-    )
-    clear_partner_key = forms.BooleanField(
-        label="Clear the stored assessment partner key", required=False
-    )
+    ),
+)
 
-    # (label, new-value field, clear field, environment-variable field)
-    SECRETS = (
-        ("webhook secret", "new_webhook_secret", "clear_webhook_secret", "webhook_secret_env"),
-        ("API key", "new_api_key", "clear_api_key", "api_key_env"),
-        ("assessment partner key", "new_partner_key", "clear_partner_key", "partner_key_env"),
-    )
 
-    class Meta:
+class AtsConnectionAdminForm(ConnectionSecretsForm):
+    """Connection form with write-only secret fields: blank keeps the stored value."""
+
+    class Meta(ConnectionSecretsForm.Meta):
         model = AtsConnection
-        # Never the *_encrypted columns: secrets only enter through the new_* fields above.
+        # Never the *_encrypted columns: secrets only enter through the new_* fields.
         fields = [
             "name",
             "slug",
@@ -168,46 +167,6 @@ class AtsConnectionAdminForm(forms.ModelForm):
             "on_behalf_of",
             "settings",
         ]
-        labels = {
-            "webhook_secret_env": "Environment variable",
-            "api_key_env": "Environment variable",
-            "partner_key_env": "Environment variable",
-        }
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        for label, new_field, clear_field, env_field in self.SECRETS:
-            if cleaned.get(new_field) and cleaned.get(clear_field):
-                self.add_error(
-                    clear_field, f"Either enter a new {label} or clear the stored one, not both."
-                )
-            elif cleaned.get(new_field) and cleaned.get(env_field):
-                # The environment variable would win, silently ignoring what was just typed.
-                self.add_error(
-                    new_field,
-                    f"The {label} is read from the environment variable {cleaned[env_field]}; "
-                    f"empty that name to store a {label} here instead.",
-                )
-        return cleaned
-
-    def save(self, commit: bool = True) -> AtsConnection:
-        connection: AtsConnection = super().save(commit=False)
-        if self.cleaned_data.get("clear_webhook_secret"):
-            connection.set_webhook_secret("")
-        elif new_secret := self.cleaned_data.get("new_webhook_secret"):
-            connection.set_webhook_secret(new_secret)
-        if self.cleaned_data.get("clear_api_key"):
-            connection.set_api_key("")
-        elif new_key := self.cleaned_data.get("new_api_key"):
-            connection.set_api_key(new_key)
-        if self.cleaned_data.get("clear_partner_key"):
-            connection.set_secret("partner_key", "")
-        elif new_partner_key := self.cleaned_data.get("new_partner_key"):
-            connection.set_secret("partner_key", new_partner_key)
-        if commit:
-            connection.save()
-            self._save_m2m()
-        return connection
 
 
 class StageMappingForm(forms.ModelForm):
@@ -295,7 +254,7 @@ class StageMappingInline(admin.TabularInline):
 
 
 @admin.register(AtsConnection)
-class AtsConnectionAdmin(admin.ModelAdmin):
+class AtsConnectionAdmin(SecretsAdminMixin, FixedSlugAdminMixin, admin.ModelAdmin):
     form = AtsConnectionAdminForm
     list_display = [
         "name",
@@ -310,61 +269,37 @@ class AtsConnectionAdmin(admin.ModelAdmin):
     list_filter = ["provider", "mode", "active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["unmapped_stages", "created_at", "updated_at"]
     inlines = [StageMappingInline]
     save_on_top = True
-
-    @method_decorator(sensitive_post_parameters(*SECRET_FORM_FIELDS))
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_fieldsets(
         self, request: HttpRequest, obj: AtsConnection | None = None
     ) -> list[tuple[str | None, dict[str, Any]]]:
-        editable = (
-            self.has_add_permission(request)
-            if obj is None
-            else self.has_change_permission(request, obj)
-        )
-        webhook: list[str] = []
-        api: list[str] = []
-        partner: list[str] = []
-        if obj is not None:
-            webhook.append("webhook_secret_status")
-            api.append("api_key_status")
-            partner.append("partner_key_status")
-        webhook.append("webhook_secret_env")
-        api.append("api_key_env")
-        partner.append("partner_key_env")
-        if editable:
-            # Form-only fields: a view-only page has nothing to show for them.
-            webhook.append("new_webhook_secret")
-            api.append("new_api_key")
-            partner.append("new_partner_key")
-            if obj is not None:
-                webhook.append("clear_webhook_secret")
-                api.append("clear_api_key")
-                partner.append("clear_partner_key")
         fieldsets: list[tuple[str | None, dict[str, Any]]] = [
             (None, {"fields": ["name", "slug", "provider", "mode", "active", "base_url"]}),
             (
                 "Webhook secret",
                 {
-                    "fields": webhook,
+                    "fields": self.secret_fields(request, obj, "webhook_secret"),
                     "description": "Either the name of an environment variable or a secret "
                     "stored encrypted. The environment variable wins when both are set.",
                 },
             ),
-            ("API credentials", {"fields": [*api, "api_client_id", "on_behalf_of"]}),
+            (
+                "API credentials",
+                {
+                    "fields": [
+                        *self.secret_fields(request, obj, "api_key"),
+                        "api_client_id",
+                        "on_behalf_of",
+                    ]
+                },
+            ),
             (
                 "Assessment partner key",
                 {
-                    "fields": partner,
+                    "fields": self.secret_fields(request, obj, "partner_key"),
                     "description": "Only for assessment-partner mode (Greenhouse Assessment "
                     "API, Ashby assessments): the key the ATS sends to Screenbridge. Either the "
                     "name of an environment variable or a key stored encrypted.",
@@ -380,51 +315,6 @@ class AtsConnectionAdmin(admin.ModelAdmin):
                 ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]})
             )
         return fieldsets
-
-    def get_readonly_fields(
-        self, request: HttpRequest, obj: AtsConnection | None = None
-    ) -> list[str]:
-        fields = [
-            "webhook_secret_status",
-            "api_key_status",
-            "partner_key_status",
-            "unmapped_stages",
-            "created_at",
-            "updated_at",
-        ]
-        if obj is not None:
-            # Other systems (and the webhook URLs configured in the ATS) refer to the slug.
-            fields.append("slug")
-        return fields
-
-    def get_prepopulated_fields(
-        self, request: HttpRequest, obj: AtsConnection | None = None
-    ) -> dict[str, Any]:
-        return {} if obj is not None else dict(self.prepopulated_fields)
-
-    @admin.display(boolean=True, description="Webhook secret configured")
-    def webhook_secret_configured(self, obj: AtsConnection) -> bool:
-        return obj.has_webhook_secret
-
-    @admin.display(boolean=True, description="API key configured")
-    def api_key_configured(self, obj: AtsConnection) -> bool:
-        return obj.has_api_key
-
-    @admin.display(boolean=True, description="Partner key configured")
-    def partner_key_configured(self, obj: AtsConnection) -> bool:
-        return obj.has_secret("partner_key")
-
-    @admin.display(description="Current webhook secret")
-    def webhook_secret_status(self, obj: AtsConnection) -> str:
-        return _secret_source(obj.webhook_secret_env, obj.webhook_secret_encrypted)
-
-    @admin.display(description="Current API key")
-    def api_key_status(self, obj: AtsConnection) -> str:
-        return _secret_source(obj.api_key_env, obj.api_key_encrypted)
-
-    @admin.display(description="Current assessment partner key")
-    def partner_key_status(self, obj: AtsConnection) -> str:
-        return _secret_source(obj.partner_key_env, obj.partner_key_encrypted)
 
     @admin.display(description="Unmapped stages")
     def unmapped_stages(self, obj: AtsConnection) -> str:
@@ -568,18 +458,13 @@ class InboundEventAdmin(ActionOnlyAdminMixin, admin.ModelAdmin):
     def retry_processing(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
         from integrations.services.stage_sync import inbound_events_retry
 
-        events = {event.pk: event for event in queryset.select_related("connection")}
-        queued = inbound_events_retry(event_ids=list(events))
-        log_admin_changes(request, [events[pk] for pk in queued], "Queued for processing again.")
-        self.message_user(
-            request, f"{len(queued)} event(s) queued for processing.", messages.SUCCESS
+        retry_events(
+            self,
+            request,
+            queryset.select_related("connection"),
+            inbound_events_retry,
+            retryable="failed or stale",
         )
-        if skipped := len(events) - len(queued):
-            self.message_user(
-                request,
-                f"{skipped} event(s) skipped: only failed or stale events can be retried.",
-                messages.WARNING,
-            )
 
 
 class WritebackAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -626,8 +511,7 @@ class WritebackJobAdmin(ActionOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Last error")
     def short_last_error(self, obj: WritebackJob) -> str:
-        error = obj.last_error.strip().splitlines()[0] if obj.last_error.strip() else ""
-        return error if len(error) <= 80 else f"{error[:79]}…"
+        return first_line(obj.last_error)
 
     @admin.action(
         description="Retry now (failed or dead jobs)",

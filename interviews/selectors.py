@@ -107,14 +107,20 @@ def interviews_reminder_due(*, now: dt.datetime, limit: int) -> list[int]:
     return ids
 
 
-def interviews_invite_candidates(*, idle_since: dt.datetime, limit: int) -> QuerySet[Interview]:
-    """Pending, unclaimed interviews untouched since ``idle_since`` (the sweeper decides)."""
+def interviews_invite_candidates(
+    *, now: dt.datetime, idle_since: dt.datetime, limit: int
+) -> QuerySet[Interview]:
+    """Pending, unclaimed interviews untouched since ``idle_since`` whose next try (if one is
+    scheduled) is due at ``now``."""
     return (
         Interview.objects.filter(
-            status=InterviewStatus.PENDING, invited_at__isnull=True, updated_at__lt=idle_since
+            Q(next_invite_at__isnull=True) | Q(next_invite_at__lte=now),
+            status=InterviewStatus.PENDING,
+            invited_at__isnull=True,
+            updated_at__lt=idle_since,
         )
         .order_by("updated_at", "pk")
-        .only("pk", "failure_reason", "updated_at")[:limit]
+        .only("pk")[:limit]
     )
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission
@@ -25,6 +26,7 @@ from governance.models import (
     StopSwitch,
 )
 from governance.roles import AUDITOR, HIRING_OPS_ADMIN, sync_role_groups
+from integrations.admin_secrets import SecretInput, SecretsAdminMixin, secrets_form
 from integrations.models import (
     Application,
     AtsConnection,
@@ -492,6 +494,71 @@ def test_a_secret_typed_while_an_environment_variable_is_named_is_rejected(clien
     assert b"ACME_WEBHOOK_SECRET" in response.content
     ats.refresh_from_db()
     assert ats.webhook_secret_encrypted == ""
+
+
+@pytest.mark.parametrize(
+    ("env_name", "stored", "expected"),
+    [
+        ("", False, "Not configured"),
+        ("", True, "Stored encrypted in the database"),
+        ("SB_TEST_SECRET_SET", False, "Read from environment variable SB_TEST_SECRET_SET (set)"),
+        (
+            "SB_TEST_SECRET_UNSET",
+            True,
+            "Read from environment variable SB_TEST_SECRET_UNSET (NOT set on this server); "
+            "a stored encrypted value is also present but unused",
+        ),
+    ],
+)
+def test_the_secret_status_says_where_the_secret_comes_from(
+    client, superuser, ats, monkeypatch, env_name, stored, expected
+):
+    monkeypatch.setenv("SB_TEST_SECRET_SET", SECRET)
+    monkeypatch.delenv("SB_TEST_SECRET_UNSET", raising=False)
+    vendor = Vendor.objects.create(slug="acme-vendor", name="Acme", kind="rehearsal")
+    for obj in (ats, vendor):
+        obj.api_key_env = env_name
+        obj.set_api_key(API_KEY if stored else "")
+        obj.save()
+    client.force_login(superuser)
+
+    for model, obj in ((AtsConnection, ats), (Vendor, vendor)):
+        page = client.get(admin_url(model, "change", obj.pk)).content.decode()
+        assert expected in page, model
+        assert API_KEY not in page
+        assert admin.site._registry[model].api_key_status(obj) == expected
+
+
+@pytest.mark.parametrize("model", [AtsConnection, Vendor])
+def test_every_secret_of_a_model_gets_write_only_admin_fields(model):
+    model_admin = admin.site._registry[model]
+    fields = model_admin.form.base_fields
+
+    for name in model.SECRETS:
+        assert fields[f"new_{name}"].widget.input_type == "password"
+        assert not fields[f"new_{name}"].widget.render_value
+        assert f"clear_{name}" in fields
+        assert f"{name}_configured" in model_admin.list_display
+        assert callable(getattr(model_admin, f"{name}_status"))
+    assert not any(field.endswith("_encrypted") for field in fields)
+
+
+@pytest.mark.parametrize("model", [AtsConnection, Vendor])
+def test_typed_secrets_are_kept_out_of_error_reports(client, superuser, model):
+    client.force_login(superuser)
+
+    response = client.post(admin_url(model, "add"), {"new_api_key": API_KEY})
+
+    assert response.status_code == 200  # the form again: the rest is missing
+    hidden = response.wsgi_request.sensitive_post_parameters
+    assert sorted(hidden) == sorted(f"new_{name}" for name in model.SECRETS)
+
+
+def test_secret_admin_pieces_refuse_a_misconfiguration():
+    with pytest.raises(ValueError, match="Vendor has no secret named partner_key"):
+        secrets_form(Vendor, partner_key=SecretInput(min_length=24))
+    with pytest.raises(TypeError, match="must be built by secrets_form"):
+        type("HandWrittenAdmin", (SecretsAdminMixin, admin.ModelAdmin), {"form": forms.ModelForm})
 
 
 # -- stage mappings ----------------------------------------------------------------------------

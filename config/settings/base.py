@@ -8,6 +8,7 @@ and README.md.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -34,7 +35,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "django_htmx",
+    # Login throttling (see "Login throttling" below); its tables come with migrate.
+    "axes",
     "integrations",
     "interviews",
     "governance",
@@ -51,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a locked-out sign-in into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -94,6 +100,30 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Axes first: it refuses a locked-out sign-in before any backend checks the password
+# (axes' AxesStandaloneBackend, letting request-less server-side calls through).
+AUTHENTICATION_BACKENDS = [
+    "governance.lockout.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Login throttling (django-axes) -----------------------------------------------------------
+# 5 failures for one username from one address lock that pair out for 15 minutes (at most
+# 20 tries an hour, well under ASVS V2.2.1's 100); by the pair, so nobody can lock a victim out
+# from elsewhere. Every attempt during a lockout restarts the cool-off. A success resets the count.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "governance.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "governance.lockout.client_ip"
+# Successful sign-ins are not logged with address and browser (no retention rule covers them);
+# failed attempts are kept only while they count towards a lockout.
+AXES_DISABLE_ACCESS_LOG = True
+# No admin pages for axes' tables; unlock early with `manage.py axes_reset_username <name>`.
+AXES_ENABLE_ADMIN = False
+# How many reverse proxies append to X-Forwarded-For in front of the app (0: use REMOTE_ADDR).
+SCREENBRIDGE_TRUSTED_PROXY_COUNT = env.int("SCREENBRIDGE_TRUSTED_PROXY_COUNT", default=0)
 
 # --- I18N -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -112,6 +142,10 @@ STORAGES = {
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Sessions end with the browser, and at the latest SESSION_COOKIE_AGE after sign-in.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# htmx sends the token from the page (<body hx-headers=...>), so no script needs the cookie.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -142,6 +176,24 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every error body is JSON, including the ones Django itself would render as HTML.
+    "EXCEPTION_HANDLER": "governance.api.exception_handler",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Screenbridge API",
+    "DESCRIPTION": "Interview results, human decisions and overrides (session auth + CSRF).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # /api/schema/ is for signed-in users only (see config/api_urls.py).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DecisionOutcomeEnum": "governance.models.DecisionOutcome",
+        "OverrideReasonEnum": "governance.models.OverrideReason",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -195,7 +247,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # axes announces itself at INFO on every start (each manage.py command).
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Screenbridge -----------------------------------------------------------------------------
@@ -203,3 +259,9 @@ LOGGING = {
 SCREENBRIDGE_PUBLIC_URL = env.str("SCREENBRIDGE_PUBLIC_URL", default="http://127.0.0.1:8000")
 # How many times a writeback is tried before it is marked dead (visible and retryable in admin).
 SCREENBRIDGE_WRITEBACK_MAX_ATTEMPTS = env.int("SCREENBRIDGE_WRITEBACK_MAX_ATTEMPTS", default=8)
+# Seconds a signed artifact link (/artifacts/<token>/: transcript, recording, report) stays valid.
+SCREENBRIDGE_ARTIFACT_LINK_TTL = env.int("SCREENBRIDGE_ARTIFACT_LINK_TTL", default=300)
+# Results: vendor confidence below this is flagged low_confidence; transcripts shorter than
+# this many words (or missing) are flagged short_transcript. Both route the result to review.
+SCREENBRIDGE_LOW_CONFIDENCE = env.float("SCREENBRIDGE_LOW_CONFIDENCE", default=0.6)
+SCREENBRIDGE_MIN_TRANSCRIPT_WORDS = env.int("SCREENBRIDGE_MIN_TRANSCRIPT_WORDS", default=150)

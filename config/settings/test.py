@@ -17,3 +17,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+# Login throttling stays on: tests prove it. force_login bypasses authenticate(), so it is never
+# counted or refused; failed attempts are database rows, rolled back with each test.
+AXES_ENABLED = True

@@ -70,6 +70,7 @@ from integrations.models import (
     UnmappedStage,
     normalize_stage_name,
 )
+from integrations.queueing import enqueue_each
 from integrations.signals import application_stage_changed
 
 logger = logging.getLogger(__name__)
@@ -476,18 +477,7 @@ def inbound_events_sweep(*, older_than: dt.timedelta = dt.timedelta(minutes=2)) 
         .order_by("received_at", "pk")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
-    enqueued = 0
-    for event_id in due:
-        try:
-            tasks.process_inbound_event_task.delay(event_id)
-        except Exception:
-            # Broker still down: the events stay "received" and the next sweep tries again.
-            logger.warning("could not enqueue inbound event %s", event_id, exc_info=True)
-            break
-        enqueued += 1
-    if due:
-        logger.info("sweeper enqueued %s of %s unprocessed inbound event(s)", enqueued, len(due))
-    return enqueued
+    return enqueue_each(tasks.process_inbound_event_task, due, what="unprocessed inbound event")
 
 
 def inbound_event_replay(

@@ -73,6 +73,17 @@ class Interview(models.Model):
         null=True, blank=True, help_text="When the application entered the trigger stage."
     )
     invited_at = models.DateTimeField(null=True, blank=True)
+    # Invitation retries (services.lifecycle): a pending interview with invited_at set is being
+    # sent; these two say how often that was tried and when the sweeper may try again.
+    invite_attempts = models.PositiveIntegerField(
+        default=0,
+        help_text="Times the invitation was claimed for sending, including failed and lost tries.",
+    )
+    next_invite_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="After a failed try: when the sweeper sends the invitation again.",
+    )
     reminded_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -97,7 +108,8 @@ class Interview(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "expires_at"], name="interview_status_expiry_idx")
+            models.Index(fields=["status", "expires_at"], name="interview_status_expiry_idx"),
+            models.Index(fields=["status", "next_invite_at"], name="interview_invite_due_idx"),
         ]
 
     def __str__(self) -> str:

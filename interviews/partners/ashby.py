@@ -19,7 +19,7 @@ under ``/partners/ashby/<connection-slug>/``:
   the application is archived or hired, the assessment was already taken (the interview ended:
   one interview per application and plan), or the assessment type is ambiguous.
 - ``assessment.cancel`` ``{"assessment_id"}`` → ``{"success": true}``; the interview is
-  cancelled through ``services.launch.interview_cancel`` (``interview_transition``, plus the
+  cancelled through ``services.lifecycle.interview_cancel`` (``interview_transition``, plus the
   vendor is asked to withdraw the invitation after commit). Cancelling a cancelled interview
   succeeds again; one that already completed, expired or failed cannot be cancelled (409).
 
@@ -255,7 +255,7 @@ def ashby_assessment_cancel(*, connection: AtsConnection, assessment_id: str) ->
         raise PartnerRequestError(
             409, f"The assessment cannot be cancelled: it is already {locked.status}."
         )
-    from interviews.services.launch import interview_cancel
+    from interviews.services.lifecycle import interview_cancel
 
     # interview_transition under the hood; also withdraws the vendor's invitation after commit.
     interview_cancel(interview=locked, reason="Cancelled in Ashby (assessment.cancel).")

@@ -355,7 +355,7 @@ def vendor_update_apply(*, interview: Interview, update: VendorUpdate) -> None:
       result follows in a later update;
     - ``failed``: the status change, and an ``incomplete`` review task so a person follows up.
     """
-    from interviews.services.launch import interview_transition
+    from interviews.services.lifecycle import interview_transition
 
     kind = update.kind
     if kind not in UPDATE_KINDS:
@@ -392,7 +392,7 @@ def interview_result_submit(
     (nothing stored) for invalid data.
     """
     from interviews.partners.services import partner_completion_enqueue
-    from interviews.services.launch import interview_transition
+    from interviews.services.lifecycle import interview_transition
     from interviews.services.writeback import result_writeback_enqueue
 
     with transaction.atomic():

@@ -44,6 +44,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from integrations.connectors.base import Delivery, MalformedPayloadError
+from integrations.queueing import enqueue_each
 from integrations.services.intake import relevant_headers
 from interviews import tasks
 from interviews.models import Interview, InterviewStatus, Vendor, VendorEvent, VendorEventStatus
@@ -418,18 +419,7 @@ def vendor_events_sweep(*, older_than: dt.timedelta = SWEEP_AFTER) -> int:
         .order_by("received_at", "pk")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
-    enqueued = 0
-    for event_id in due:
-        try:
-            tasks.process_vendor_event_task.delay(event_id)
-        except Exception:
-            # Broker still down: the events stay "received" and the next sweep tries again.
-            logger.warning("could not enqueue vendor event %s", event_id, exc_info=True)
-            break
-        enqueued += 1
-    if due:
-        logger.info("sweeper enqueued %s of %s unprocessed vendor event(s)", enqueued, len(due))
-    return enqueued
+    return enqueue_each(tasks.process_vendor_event_task, due, what="unprocessed vendor event")
 
 
 def vendor_events_retry(*, event_ids: Iterable[int]) -> list[int]:

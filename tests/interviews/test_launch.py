@@ -39,11 +39,10 @@ from interviews.models import (
 from interviews.selectors import launch_skips_list
 from interviews.services.launch import (
     application_stage_changed_handle,
-    interview_invite,
     interview_launch,
     interview_launch_check,
-    interviews_invite_sweep,
 )
+from interviews.services.lifecycle import interview_invite, interviews_invite_sweep
 from interviews.vendors import registry
 from interviews.vendors.base import Invitation, VendorAdapter
 from tests.factories import (
@@ -671,7 +670,7 @@ def test_a_vendor_that_fails_to_withdraw_is_logged_not_raised(
     vendor_calls.cancel_error = AtsServerError("503 from vendor", status_code=503)
 
     with (
-        caplog.at_level(logging.WARNING, logger="interviews.services.launch"),
+        caplog.at_level(logging.WARNING, logger="interviews.services.lifecycle"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         move(interview.application, CanonicalStage.REJECTED)

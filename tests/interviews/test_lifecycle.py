@@ -1,14 +1,16 @@
 """Sending invitations (claims, retries, stop switch at send time), guarded status transitions,
-expiry and reminders."""
+expiry and reminders (``services.lifecycle``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.urls import get_resolver
 from django.utils import timezone
@@ -18,7 +20,7 @@ from integrations.http import AtsAuthError, AtsRateLimited, AtsServerError, AtsT
 from integrations.models import ConnectionMode, WritebackJob, WritebackKind, WritebackStatus
 from interviews import tasks
 from interviews.models import Interview, InterviewStatus, LaunchSkip, LaunchSkipReason
-from interviews.services.launch import (
+from interviews.services.lifecycle import (
     CLAIM_LEASE,
     MAX_INVITE_ATTEMPTS,
     STARTED_GRACE,
@@ -142,17 +144,23 @@ def test_an_invitation_in_flight_is_not_sent_again(vendor_calls):
     ],
     ids=["5xx", "timeout", "429", "unexpected"],
 )
-def test_a_retryable_error_leaves_the_interview_pending_with_the_attempt_noted(vendor_calls, error):
+def test_a_retryable_error_leaves_the_interview_pending_with_the_next_try_scheduled(
+    vendor_calls, error
+):
     interview = InterviewFactory()
     vendor_calls.errors = [error]
+    failed_at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
-    interview_invite(interview_id=interview.pk)
+    with time_machine.travel(failed_at, tick=False):
+        interview_invite(interview_id=interview.pk)
 
     interview = fresh(interview)
     assert interview.status == InterviewStatus.PENDING
     assert interview.invited_at is None  # claim released
-    assert interview.failure_reason.startswith(f"[attempt 1/{MAX_INVITE_ATTEMPTS}, next try after")
-    assert type(error).__name__ in interview.failure_reason
+    assert interview.invite_attempts == 1
+    # The first backoff is at most 60 s; a Retry-After is a floor.
+    assert failed_at <= interview.next_invite_at <= failed_at + dt.timedelta(seconds=60)
+    assert interview.failure_reason == f"{type(error).__name__}: {str(error).strip()}"
 
 
 def test_a_rate_limited_retry_waits_at_least_what_the_vendor_asked(vendor_calls):
@@ -161,6 +169,7 @@ def test_a_rate_limited_retry_waits_at_least_what_the_vendor_asked(vendor_calls)
 
     interview_invite(interview_id=interview.pk)
 
+    assert fresh(interview).next_invite_at >= timezone.now() + dt.timedelta(seconds=899)
     with later(minutes=14):
         assert interviews_invite_sweep() == 0
     with later(minutes=15, seconds=1):
@@ -180,7 +189,27 @@ def test_the_sweeper_retries_after_the_backoff_and_the_invitation_goes_out(vendo
     interview = fresh(interview)
     assert interview.status == InterviewStatus.INVITED
     assert interview.failure_reason == ""
+    assert interview.next_invite_at is None
+    assert interview.invite_attempts == 2
     assert vendor_calls.invites == [interview.pk, interview.pk]
+
+
+def test_each_failed_try_counts_and_keeps_only_the_last_error(vendor_calls):
+    interview = InterviewFactory()
+    vendor_calls.errors = [
+        AtsServerError("502 Bad Gateway", status_code=502),
+        AtsTimeout("read timed out"),
+    ]
+    interview_invite(interview_id=interview.pk)
+
+    with later(hours=1):
+        assert interviews_invite_sweep() == 1
+
+    interview = fresh(interview)
+    assert interview.status == InterviewStatus.PENDING
+    assert interview.invite_attempts == 2
+    assert interview.next_invite_at is not None
+    assert interview.failure_reason == "AtsTimeout: read timed out"
 
 
 def test_retries_give_up_after_the_last_attempt_and_fail_visibly(vendor_calls):
@@ -200,6 +229,8 @@ def test_retries_give_up_after_the_last_attempt_and_fail_visibly(vendor_calls):
     assert interview.failure_reason.startswith(
         f"Gave up after {MAX_INVITE_ATTEMPTS} attempts to send the invitation: AtsServerError"
     )
+    assert interview.invite_attempts == MAX_INVITE_ATTEMPTS
+    assert interview.next_invite_at is None
     assert len(vendor_calls.invites) == MAX_INVITE_ATTEMPTS
     with later(hours=MAX_INVITE_ATTEMPTS + 1):
         assert interviews_invite_sweep() == 0
@@ -214,6 +245,7 @@ def test_a_permanent_error_fails_the_interview_at_once(vendor_calls):
     interview = fresh(interview)
     assert interview.status == InterviewStatus.FAILED
     assert interview.invited_at is None
+    assert interview.invite_attempts == 1
     assert interview.failure_reason == (
         "The vendor refused the invitation: AtsAuthError: 401 Unauthorized"
     )
@@ -277,9 +309,16 @@ def test_an_interview_cancelled_while_its_invitation_was_sent_is_withdrawn(vendo
     assert vendor_calls.cancels == [f"ref-{interview.pk}"]
 
 
+def claimed_by_a_worker_that_dies(interview: Interview, *, attempt: int) -> None:
+    """What the claim of ``interview_invite`` leaves behind when its worker never reports back."""
+    Interview.objects.filter(pk=interview.pk).update(
+        invited_at=timezone.now(), invite_attempts=attempt
+    )
+
+
 def test_the_sweeper_resends_a_claim_whose_worker_died(vendor_calls):
     interview = InterviewFactory()
-    Interview.objects.filter(pk=interview.pk).update(invited_at=timezone.now())  # claimed
+    claimed_by_a_worker_that_dies(interview, attempt=1)
 
     assert interviews_invite_sweep() == 0  # the worker may still be sending
     with later(seconds=CLAIM_LEASE.total_seconds() + 60):
@@ -287,7 +326,60 @@ def test_the_sweeper_resends_a_claim_whose_worker_died(vendor_calls):
 
     interview = fresh(interview)
     assert interview.status == InterviewStatus.INVITED
+    assert interview.invite_attempts == 2  # the lost try counts
     assert vendor_calls.invites == [interview.pk]
+
+
+def test_a_worker_lost_on_the_last_attempt_fails_the_interview(vendor_calls):
+    interview = InterviewFactory()
+    claimed_by_a_worker_that_dies(interview, attempt=MAX_INVITE_ATTEMPTS)
+
+    with later(seconds=CLAIM_LEASE.total_seconds() + 60):
+        assert interviews_invite_sweep() == 0
+
+    interview = fresh(interview)
+    assert interview.status == InterviewStatus.FAILED
+    assert interview.invited_at is None
+    assert interview.failure_reason == (
+        f"Gave up after {MAX_INVITE_ATTEMPTS} attempts to send the invitation: The worker "
+        "sending the invitation was lost; the vendor may have received it."
+    )
+    assert vendor_calls.invites == []
+
+
+def test_cancelling_an_interview_waiting_for_a_retry_drops_the_next_try(vendor_calls):
+    interview = InterviewFactory()
+    vendor_calls.errors = [AtsTimeout("read timed out")]
+    interview_invite(interview_id=interview.pk)
+
+    assert interview_transition(interview=fresh(interview), to=InterviewStatus.CANCELLED)
+
+    interview = fresh(interview)
+    assert interview.next_invite_at is None
+    with later(hours=1):
+        assert interviews_invite_sweep() == 0
+    assert vendor_calls.invites == [interview.pk]
+
+
+def test_the_migration_moves_old_retry_notes_into_the_retry_fields():
+    migration = importlib.import_module("interviews.migrations.0002_interview_invite_attempts")
+    note = "[attempt {}/8, next try after 2026-03-02T10:02:00+00:00] AtsServerError: 503"
+    waiting = InterviewFactory(failure_reason=note.format(2))
+    in_flight = InterviewFactory(failure_reason=note.format(3))
+    Interview.objects.filter(pk=in_flight.pk).update(invited_at=timezone.now())
+    first_try_in_flight = InterviewFactory()
+    Interview.objects.filter(pk=first_try_in_flight.pk).update(invited_at=timezone.now())
+    ended = InterviewFactory(status=InterviewStatus.FAILED, failure_reason="Gave up after 8 …")
+
+    migration.retry_notes_to_fields(django_apps, None)
+
+    waiting = fresh(waiting)
+    assert (waiting.invite_attempts, waiting.failure_reason) == (2, "AtsServerError: 503")
+    assert waiting.next_invite_at == dt.datetime(2026, 3, 2, 10, 2, tzinfo=dt.UTC)
+    assert fresh(in_flight).invite_attempts == 4  # the try in flight counts
+    assert fresh(first_try_in_flight).invite_attempts == 1
+    ended = fresh(ended)
+    assert (ended.invite_attempts, ended.failure_reason) == (0, "Gave up after 8 …")
 
 
 def test_the_sweeper_leaves_invited_and_ended_interviews_alone(vendor_calls):

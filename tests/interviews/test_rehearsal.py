@@ -30,7 +30,7 @@ from interviews.models import (
     default_band_thresholds,
 )
 from interviews.scoring import band_for, is_borderline
-from interviews.services import launch, vendor_events
+from interviews.services import launch, lifecycle, vendor_events
 from interviews.vendors import rehearsal
 from interviews.vendors.registry import adapter_for
 from tests.factories import (
@@ -347,7 +347,7 @@ def test_without_a_surrounding_transaction_the_result_follows_the_recorded_invit
     )
     assert not transaction.get_connection().in_atomic_block
 
-    launch.interview_invite(interview_id=interview.pk)
+    lifecycle.interview_invite(interview_id=interview.pk)
 
     interview.refresh_from_db()
     assert interview.status == InterviewStatus.COMPLETED

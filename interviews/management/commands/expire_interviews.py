@@ -1,7 +1,7 @@
 """``manage.py expire_interviews``: what the beat task does, by hand (e.g. after beat was down).
 
 Expires invitations past their deadline and queues due reminder notes (see
-``interviews.services.launch``), batch after batch until nothing is due, printing progress.
+``interviews.services.lifecycle``), batch after batch until nothing is due, printing progress.
 Safe to run at any time, also while beat runs: every row is claimed with a conditional update.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from interviews.services.launch import interviews_expire_due, interviews_remind_due
+from interviews.services.lifecycle import interviews_expire_due, interviews_remind_due
 
 
 class Command(BaseCommand):

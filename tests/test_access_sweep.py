@@ -1,0 +1,301 @@
+"""The access sweep: every URL pattern that takes an object id, tried by every role.
+
+Each such pattern must be listed in ``SWEEP`` with its rule; a new pattern that is not listed
+fails :func:`test_every_url_pattern_with_an_object_id_is_covered`, so nobody can add an
+endpoint without saying who may reach it. For each role the test tries objects it may and may
+not see: allowed → 2xx/3xx, others → 401/403/404, and refusals never leak a candidate's name,
+the score or the vendor's artifact URL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from governance.artifacts import artifact_url
+from governance.models import AccessRole, Decision
+from governance.roles import AUDITOR, HIRING_MANAGER, HIRING_OPS_ADMIN, RECRUITER
+from integrations.models import InboundEvent
+from interviews.models import VendorEvent
+from tests.factories import (
+    ApplicationFactory,
+    AtsConnectionFactory,
+    InterviewFactory,
+    InterviewResultFactory,
+    RequisitionAccessFactory,
+    RequisitionFactory,
+    UserFactory,
+    VendorFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+SECRET_MARKERS = ("Zelda", "Quorum", "Yannick", "Pardo", "73.45", "81.25", "vendor.example/t/")
+
+
+# -- which patterns take an object id ---------------------------------------------------------
+
+
+def _walk(patterns: list[Any], namespace: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern):
+            yield f"{namespace}{entry.name or '<unnamed>'}", entry
+
+
+def _takes_an_id(pattern: URLPattern) -> bool:
+    return bool(pattern.pattern.regex.groupindex) or bool(pattern.pattern.regex.groups)
+
+
+def patterns_with_ids() -> dict[str, URLPattern]:
+    return {name: p for name, p in _walk(get_resolver().url_patterns) if _takes_an_id(p)}
+
+
+# Machine-to-machine endpoints: authenticated by a signature or a partner key, never by the
+# session. A signed-in person without the signature/key must get nothing.
+SIGNED_ENDPOINTS = {
+    "integrations:ats-webhook": 401,
+    "interviews:vendor-webhook": 401,
+}
+PARTNER_ENDPOINTS = {
+    "interviews:greenhouse-list-tests",
+    "interviews:greenhouse-send-test",
+    "interviews:greenhouse-test-status",
+    "interviews:greenhouse-response-error",
+    "interviews:ashby-assessment-list",
+    "interviews:ashby-assessment-start",
+    "interviews:ashby-assessment-cancel",
+}
+PERSON_ENDPOINTS = {"api:result-detail", "api:result-decisions", "governance:artifact"}
+
+
+def test_every_url_pattern_with_an_object_id_is_covered() -> None:
+    uncovered = {
+        name
+        for name in patterns_with_ids()
+        if not name.startswith("admin:")
+        and name not in SIGNED_ENDPOINTS
+        and name not in PARTNER_ENDPOINTS
+        and name not in PERSON_ENDPOINTS
+    }
+    assert uncovered == set(), f"add access rules for: {sorted(uncovered)}"
+
+
+# -- the world ---------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    users: dict[str, Any]
+    mine: Any  # result on requisition A (alice recruits, hank manages)
+    theirs: Any  # result on requisition B (charlie recruits)
+    connection: Any
+    vendor: Any
+
+
+@pytest.fixture
+def world(role_groups: None) -> World:
+    connection = AtsConnectionFactory(slug="acme-gh")
+    vendor = VendorFactory(slug="acme-vendor")
+    results = []
+    for title, (first, last), score in [
+        ("Support A", ("Zelda", "Quorum"), Decimal("73.45")),
+        ("Support B", ("Yannick", "Pardo"), Decimal("81.25")),
+    ]:
+        requisition = RequisitionFactory(connection=connection, title=title)
+        application = ApplicationFactory(
+            connection=connection,
+            requisition=requisition,
+            candidate__connection=connection,
+            candidate__first_name=first,
+            candidate__last_name=last,
+        )
+        interview = InterviewFactory(application=application, completed=True)
+        results.append(
+            InterviewResultFactory(
+                interview=interview,
+                score=score,
+                transcript_url=f"https://vendor.example/t/{interview.public_id}",
+                recording_url=f"https://vendor.example/r/{interview.public_id}",
+                report_url=f"https://vendor.example/reports/{interview.public_id}",
+            )
+        )
+    mine, theirs = results
+    users = {
+        "alice": UserFactory(username="alice", groups=[RECRUITER]),
+        "charlie": UserFactory(username="charlie", groups=[RECRUITER]),
+        "hank": UserFactory(username="hank", groups=[HIRING_MANAGER]),
+        "audrey": UserFactory(username="audrey", groups=[AUDITOR], is_staff=True),
+        "ada": UserFactory(username="ada", groups=[HIRING_OPS_ADMIN], is_staff=True),
+    }
+    req_a = mine.interview.application.requisition
+    req_b = theirs.interview.application.requisition
+    RequisitionAccessFactory(user=users["alice"], requisition=req_a, role=AccessRole.RECRUITER)
+    RequisitionAccessFactory(user=users["charlie"], requisition=req_b, role=AccessRole.RECRUITER)
+    RequisitionAccessFactory(user=users["hank"], requisition=req_a, role=AccessRole.HIRING_MANAGER)
+    return World(users, mine, theirs, connection, vendor)
+
+
+def _client(world: World, who: str | None) -> Client:
+    client = Client()
+    if who is not None:
+        client.force_login(world.users[who])
+    return client
+
+
+def _assert_no_leak(response: Any) -> None:
+    body = response.content.decode(errors="replace")
+    for marker in SECRET_MARKERS:
+        assert marker not in body, f"{marker!r} leaked in a {response.status_code} answer"
+
+
+# Who may read which result: (user, "mine"/"theirs") → allowed?
+READ_ACCESS = {
+    ("alice", "mine"): True,
+    ("alice", "theirs"): False,
+    ("charlie", "mine"): False,
+    ("charlie", "theirs"): True,
+    ("hank", "mine"): True,
+    ("hank", "theirs"): False,
+    ("audrey", "mine"): True,
+    ("audrey", "theirs"): True,
+    ("ada", "mine"): True,
+    ("ada", "theirs"): True,
+}
+
+
+@pytest.mark.parametrize("route", ["api:result-detail", "api:result-decisions"])
+@pytest.mark.parametrize(("who", "which"), list(READ_ACCESS))
+def test_result_reads_follow_object_scope(world: World, route: str, who: str, which: str) -> None:
+    result = getattr(world, which)
+    url = reverse(route, args=[result.interview.public_id])
+    response = _client(world, who).get(url)
+    if READ_ACCESS[(who, which)]:
+        assert response.status_code == 200, response.content
+    else:
+        assert response.status_code in (403, 404)
+        _assert_no_leak(response)
+
+
+@pytest.mark.parametrize("route", ["api:result-detail", "api:result-decisions"])
+def test_anonymous_reads_are_refused(world: World, route: str) -> None:
+    response = Client().get(reverse(route, args=[world.mine.interview.public_id]))
+    assert response.status_code in (401, 403)
+    _assert_no_leak(response)
+
+
+@pytest.mark.parametrize(
+    ("who", "which", "expected"),
+    [
+        ("alice", "mine", 201),
+        ("alice", "theirs", 404),
+        ("charlie", "mine", 404),
+        ("hank", "mine", 403),
+        ("hank", "theirs", 404),
+        ("audrey", "mine", 403),
+        ("ada", "mine", 403),
+        (None, "mine", 401),
+    ],
+)
+def test_deciding_follows_object_scope_and_role(
+    world: World, who: str | None, which: str, expected: int
+) -> None:
+    from interviews.scoring import recommended_outcome
+
+    result = getattr(world, which)
+    url = reverse("api:result-decisions", args=[result.interview.public_id])
+    body = {"outcome": recommended_outcome(result.band)}
+    response = _client(world, who).post(url, data=json.dumps(body), content_type="application/json")
+    assert response.status_code == expected, response.content
+    if expected >= 400:
+        _assert_no_leak(response)
+        assert not Decision.objects.filter(result=result).exists()
+
+
+@pytest.mark.parametrize("kind", ["transcript", "recording", "report"])
+@pytest.mark.parametrize("who", ["alice", "charlie", "hank", "audrey", "ada"])
+def test_artifact_links_follow_capability_and_scope(world: World, kind: str, who: str) -> None:
+    user = world.users[who]
+    for which in ("mine", "theirs"):
+        result = getattr(world, which)
+        link = artifact_url(user=user, interview_or_result=result, kind=kind)
+        visible = READ_ACCESS[(who, which)]
+        if not visible:
+            assert link is None
+            continue
+        if link is None:
+            continue  # visible, but this role may not open this kind (e.g. transcripts)
+        response = _client(world, who).get(link)
+        assert response.status_code == 302
+        assert response["Location"] == getattr(result, f"{kind}_url")
+
+
+def test_an_artifact_link_is_useless_to_anyone_else(world: World) -> None:
+    link = artifact_url(
+        user=world.users["alice"], interview_or_result=world.mine, kind="transcript"
+    )
+    assert link is not None
+    for who in ("charlie", "hank", "audrey", "ada"):
+        response = _client(world, who).get(link)
+        assert response.status_code in (403, 404)
+        _assert_no_leak(response)
+    response = Client().get(link)
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("route", sorted(SIGNED_ENDPOINTS))
+@pytest.mark.parametrize("who", ["alice", "ada", None])
+def test_signed_endpoints_ignore_the_session(world: World, route: str, who: str | None) -> None:
+    slug = world.connection.slug if route.startswith("integrations") else world.vendor.slug
+    response = _client(world, who).post(
+        reverse(route, args=[slug]), data=b'{"action": "x"}', content_type="application/json"
+    )
+    assert response.status_code == SIGNED_ENDPOINTS[route]
+    assert not InboundEvent.objects.exists()
+    assert not VendorEvent.objects.exists()
+
+
+@pytest.mark.parametrize("route", sorted(PARTNER_ENDPOINTS))
+@pytest.mark.parametrize("who", ["alice", "ada", None])
+def test_partner_endpoints_need_the_partner_key(world: World, route: str, who: str | None) -> None:
+    provider = "ashby" if "ashby" in route else "greenhouse"
+    connection = AtsConnectionFactory(provider=provider, slug=f"{provider}-partner")
+    connection.set_secret("partner_key", "p" * 32)
+    connection.save()
+    url = reverse(route, args=[connection.slug])
+    client = _client(world, who)
+    response = (
+        client.get(url)
+        if route.endswith("list-tests") or "status" in route
+        else client.post(url, data=b"{}", content_type="application/json")
+    )
+    assert response.status_code == 401
+    _assert_no_leak(response)
+
+
+@pytest.mark.parametrize("who", ["alice", "charlie", "hank"])
+def test_people_without_staff_status_never_reach_an_admin_object_page(
+    world: World, who: str
+) -> None:
+    client = _client(world, who)
+    admin_names = [name for name in patterns_with_ids() if name.startswith("admin:")]
+    assert admin_names
+    for name, obj in [
+        ("admin:interviews_interviewresult_change", world.mine),
+        ("admin:interviews_interview_change", world.mine.interview),
+        ("admin:integrations_candidate_change", world.mine.interview.application.candidate),
+        ("admin:integrations_application_change", world.mine.interview.application),
+    ]:
+        response = client.get(reverse(name, args=[obj.pk]))
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
