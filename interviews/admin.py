@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from integrations.admin import ReadOnlyAdminMixin
+from interviews.admin_filters import PlanListFilter
 from interviews.models import (
     Competency,
     CompetencyScore,
@@ -38,14 +39,6 @@ GUARDED_RESULT_FIELDS: dict[str, str] = {
     # Vendors put transcript text and artifact links in their payloads.
     "raw_payload": "interviews.view_transcript",
 }
-
-
-class PlanListFilter(admin.RelatedFieldListFilter):
-    """Plan filter whose choices load their role family in the same query (the label uses it)."""
-
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[Any]:
-        plans = InterviewPlan.objects.select_related("role_family")
-        return [(plan.pk, str(plan)) for plan in plans]
 
 
 # -- role families -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from governance.roles import user_roles
 from integrations.admin import ReadOnlyAdminMixin
 from interviews import selectors
-from interviews.admin import PlanListFilter
+from interviews.admin_filters import PlanListFilter
 from interviews.models import LaunchSkip
 
 

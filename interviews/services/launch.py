@@ -53,6 +53,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from governance import audit
 from governance.stop_switch import active_stop
 from integrations.models import STAGE_ORDER, Application, CanonicalStage
 from interviews import selectors, tasks
@@ -362,6 +363,17 @@ def interview_launch(
             interview, created = Interview.objects.get_or_create(
                 application=application, plan=plan, defaults=defaults
             )
+            if created:
+                audit.record(
+                    actor=f"system:{source}",
+                    action="interview.launch",
+                    target=interview,
+                    changes={
+                        "plan": plan.pk,
+                        "source": source,
+                        "rehearsal": interview.is_rehearsal,
+                    },
+                )
     except IntegrityError:
         # The constraint caught a concurrent launch: that worker's interview is the one.
         interview, created = Interview.objects.get(application=application, plan=plan), False

@@ -67,6 +67,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Max
 
+from governance import audit
 from interviews.models import (
     CompetencyScore,
     Interview,
@@ -436,6 +437,12 @@ def interview_result_submit(
             report_url=clean.report_url,
             raw_payload=clean.raw,
             raw_payload_retention_class=RetentionClass.RAW_VENDOR,
+        )
+        audit.record(
+            actor=f"system:vendor:{locked.vendor.slug}",
+            action="result.record",
+            target=result,
+            changes={"version": version, "score": clean.score, "band": band, "flags": flags},
         )
         competencies = {c.key: c for c in plan.competencies.all()}
         CompetencyScore.objects.bulk_create(
