@@ -13,8 +13,13 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from governance.models import AuditEvent, Decision
-from governance.permissions import applications_visible_to, requisitions_visible_to
+from governance.models import AccessRole, AuditEvent, Decision
+from governance.permissions import (
+    applications_visible_to,
+    requisition_ids_for_role,
+    requisitions_visible_to,
+    results_visible_to,
+)
 from governance.roles import user_roles
 from integrations.models import (
     AtsConnection,
@@ -25,7 +30,17 @@ from integrations.models import (
     WritebackJob,
     WritebackStatus,
 )
-from interviews.models import InterviewPlan, ReviewReason, ReviewStatus, ReviewTask
+from interviews.models import (
+    InterviewPlan,
+    InterviewStatus,
+    ReviewReason,
+    ReviewStatus,
+    ReviewTask,
+)
+from interviews.views_scorecard import score_cards_build
+
+# Newest completed interviews shown as cards on a hiring manager's home page.
+HOME_SCORE_CARDS = 24
 
 
 @require_GET
@@ -36,6 +51,8 @@ def home(request: HttpRequest) -> HttpResponse:
     ctx: dict[str, Any] = {"roles": roles}
     if roles & {"recruiter", "hiring_manager"}:
         ctx["requisitions"] = _requisition_rows(request.user)
+    if "hiring_manager" in roles:
+        ctx["score_cards"], ctx["score_cards_total"] = _manager_score_cards(request.user)
     if "recruiter" in roles:
         tasks = ReviewTask.objects.filter(
             status__in=[ReviewStatus.OPEN, ReviewStatus.CLAIMED],
@@ -90,6 +107,28 @@ def _requisition_rows(user: Any) -> list[dict[str, Any]]:
         }
         for req in requisitions
     ]
+
+
+def _manager_score_cards(user: Any) -> tuple[list[Any], int]:
+    """Compact cards of completed interviews on the requisitions the user manages.
+
+    A fixed number of queries however many cards; no artifact links (transcripts stay behind
+    the full score card, and only for users granted them).
+    """
+    results = (
+        results_visible_to(user)
+        .filter(
+            is_current=True,
+            interview__status=InterviewStatus.COMPLETED,
+            interview__application__requisition_id__in=requisition_ids_for_role(
+                user, AccessRole.HIRING_MANAGER
+            ),
+        )
+        .select_related("interview__application__candidate", "interview__application__requisition")
+        .order_by("-interview__completed_at", "-pk")
+    )
+    total = results.count()
+    return score_cards_build(results[:HOME_SCORE_CARDS], viewer=user), total
 
 
 @require_GET

@@ -9,4 +9,5 @@ app_name = "governance"
 urlpatterns = [
     path("audit/", include("governance.audit_urls")),
     path("artifacts/", include("governance.artifact_urls")),
+    path("sync-health/", include("governance.sync_health_urls")),
 ]

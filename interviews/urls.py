@@ -9,4 +9,6 @@ app_name = "interviews"
 urlpatterns = [
     path("webhooks/vendor/", include("interviews.vendor_urls")),
     path("partners/", include("interviews.partner_urls")),
+    path("review/", include("interviews.queue_urls")),
+    path("results/", include("interviews.scorecard_urls")),
 ]

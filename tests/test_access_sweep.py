@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from governance.artifacts import artifact_url
 from governance.models import AccessRole, Decision
 from governance.roles import AUDITOR, HIRING_MANAGER, HIRING_OPS_ADMIN, RECRUITER
-from integrations.models import InboundEvent
+from integrations.models import InboundEvent, WritebackStatus
 from interviews.models import VendorEvent
 from tests.factories import (
     ApplicationFactory,
@@ -31,8 +31,10 @@ from tests.factories import (
     InterviewResultFactory,
     RequisitionAccessFactory,
     RequisitionFactory,
+    ReviewTaskFactory,
     UserFactory,
     VendorFactory,
+    WritebackJobFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +77,16 @@ PARTNER_ENDPOINTS = {
     "interviews:ashby-assessment-start",
     "interviews:ashby-assessment-cancel",
 }
-PERSON_ENDPOINTS = {"api:result-detail", "api:result-decisions", "governance:artifact"}
+PERSON_ENDPOINTS = {
+    "api:result-detail",
+    "api:result-decisions",
+    "governance:artifact",
+    "interviews:score-card",
+    "interviews:review-claim",
+    "interviews:review-release",
+    "interviews:review-decide",
+    "governance:sync-health-writeback-retry",
+}
 
 
 def test_every_url_pattern_with_an_object_id_is_covered() -> None:
@@ -173,7 +184,9 @@ READ_ACCESS = {
 }
 
 
-@pytest.mark.parametrize("route", ["api:result-detail", "api:result-decisions"])
+@pytest.mark.parametrize(
+    "route", ["api:result-detail", "api:result-decisions", "interviews:score-card"]
+)
 @pytest.mark.parametrize(("who", "which"), list(READ_ACCESS))
 def test_result_reads_follow_object_scope(world: World, route: str, who: str, which: str) -> None:
     result = getattr(world, which)
@@ -186,11 +199,85 @@ def test_result_reads_follow_object_scope(world: World, route: str, who: str, wh
         _assert_no_leak(response)
 
 
-@pytest.mark.parametrize("route", ["api:result-detail", "api:result-decisions"])
+@pytest.mark.parametrize(
+    "route", ["api:result-detail", "api:result-decisions", "interviews:score-card"]
+)
 def test_anonymous_reads_are_refused(world: World, route: str) -> None:
     response = Client().get(reverse(route, args=[world.mine.interview.public_id]))
-    assert response.status_code in (401, 403)
+    assert response.status_code in (302, 401, 403)
+    if response.status_code == 302:
+        assert "/login/" in response["Location"]
     _assert_no_leak(response)
+
+
+# Who may work which review task: the recruiter of its requisition only.
+QUEUE_ACCESS = {
+    ("alice", "mine"): True,
+    ("alice", "theirs"): False,
+    ("charlie", "mine"): False,
+    ("charlie", "theirs"): True,
+    ("hank", "mine"): False,
+    ("audrey", "mine"): False,
+    ("ada", "mine"): False,
+}
+
+
+@pytest.mark.parametrize("route", ["interviews:review-claim", "interviews:review-release"])
+@pytest.mark.parametrize(("who", "which"), list(QUEUE_ACCESS))
+def test_review_task_actions_follow_scope_and_role(
+    world: World, route: str, who: str, which: str
+) -> None:
+    task = ReviewTaskFactory(interview=getattr(world, which).interview)
+    response = _client(world, who).post(reverse(route, args=[task.pk]))
+    if QUEUE_ACCESS[(who, which)]:
+        assert response.status_code in (200, 302), response.content
+    else:
+        assert response.status_code in (403, 404)
+        _assert_no_leak(response)
+        task.refresh_from_db()
+        assert task.claimed_by is None
+
+
+@pytest.mark.parametrize(("who", "which"), [k for k, v in QUEUE_ACCESS.items() if not v])
+def test_deciding_from_the_queue_is_refused_outside_scope(
+    world: World, who: str, which: str
+) -> None:
+    result = getattr(world, which)
+    task = ReviewTaskFactory(interview=result.interview)
+    response = _client(world, who).post(
+        reverse("interviews:review-decide", args=[task.pk]), {"outcome": "hold"}
+    )
+    assert response.status_code in (403, 404)
+    _assert_no_leak(response)
+    assert not Decision.objects.filter(result=result).exists()
+
+
+@pytest.mark.parametrize("route", ["interviews:review-claim", "interviews:review-decide"])
+def test_anonymous_queue_actions_go_to_login(world: World, route: str) -> None:
+    task = ReviewTaskFactory(interview=world.mine.interview)
+    response = Client().post(reverse(route, args=[task.pk]))
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [("ada", (200, 302)), ("alice", (403,)), ("hank", (403,)), ("audrey", (403,))],
+)
+def test_only_admins_retry_writebacks_from_sync_health(
+    world: World, who: str, expected: tuple[int, ...]
+) -> None:
+    job = WritebackJobFactory(
+        connection=world.connection,
+        application=world.mine.interview.application,
+        status=WritebackStatus.DEAD,
+    )
+    response = _client(world, who).post(
+        reverse("governance:sync-health-writeback-retry", args=[job.pk])
+    )
+    assert response.status_code in expected
+    job.refresh_from_db()
+    assert (job.status == WritebackStatus.PENDING) == (who == "ada")
 
 
 @pytest.mark.parametrize(
