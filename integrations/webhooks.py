@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
-from django.http import HttpRequest, JsonResponse, UnreadablePostError
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -23,22 +22,9 @@ from integrations import registry
 from integrations.connectors.base import MalformedPayloadError, SignatureError
 from integrations.models import AtsConnection
 from integrations.services.intake import inbound_event_store, signature_failure_record
+from integrations.webhook_request import json_error, read_webhook_body, storage_unavailable
 
 logger = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1_048_576  # 1 MiB (WH-8); providers send a few kB
-RETRY_AFTER_SECONDS = 60
-
-
-def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
-
-
-def _declared_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 @csrf_exempt
@@ -47,19 +33,10 @@ def ats_webhook(request: HttpRequest, slug: str) -> JsonResponse:
     """Receive one webhook delivery for the ATS connection ``slug``."""
     connection = AtsConnection.objects.filter(slug=slug, active=True).first()
     if connection is None:
-        return _error(404, "no active ATS connection at this address")
-
-    too_large = f"body is larger than {MAX_BODY_BYTES} bytes"
-    if _declared_length(request) > MAX_BODY_BYTES:
-        return _error(413, too_large)
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return _error(413, too_large)
-    except UnreadablePostError:
-        return _error(400, "the request body could not be read")
-    if len(body) > MAX_BODY_BYTES:  # no or an understated Content-Length
-        return _error(413, too_large)
+        return json_error(404, "no active ATS connection at this address")
+    body = read_webhook_body(request)
+    if isinstance(body, JsonResponse):
+        return body
 
     remote_addr = request.META.get("REMOTE_ADDR")
     try:
@@ -68,9 +45,9 @@ def ats_webhook(request: HttpRequest, slug: str) -> JsonResponse:
     except SignatureError as exc:
         # A returned response commits (ATOMIC_REQUESTS), so the failure is counted.
         signature_failure_record(connection=connection, reason=str(exc), remote_addr=remote_addr)
-        return _error(401, f"webhook signature rejected: {exc}")
+        return json_error(401, f"webhook signature rejected: {exc}")
     except MalformedPayloadError as exc:
-        return _error(400, str(exc))
+        return json_error(400, str(exc))
     except Exception:
         # Authenticity is unknown, so this is a refusal, never a 500.
         logger.exception("Unexpected error verifying a webhook for connection %s", connection.slug)
@@ -79,7 +56,7 @@ def ats_webhook(request: HttpRequest, slug: str) -> JsonResponse:
             reason="verification failed with an unexpected error",
             remote_addr=remote_addr,
         )
-        return _error(401, "webhook signature could not be verified")
+        return json_error(401, "webhook signature could not be verified")
 
     if delivery.is_ping:
         return JsonResponse({"status": "pong"})
@@ -89,14 +66,12 @@ def ats_webhook(request: HttpRequest, slug: str) -> JsonResponse:
             connection=connection, delivery=delivery, body=body, headers=request.headers
         )
     except MalformedPayloadError as exc:
-        return _error(400, str(exc))
+        return json_error(400, str(exc))
     except DatabaseError:
         logger.exception(
             "Could not store delivery %s for connection %s", delivery.delivery_id, connection.slug
         )
-        response = _error(503, "the delivery could not be stored now; retry later")
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return storage_unavailable()
     if not created:
         return JsonResponse({"status": "duplicate", "event": event.pk})
     return JsonResponse({"status": "accepted", "event": event.pk})

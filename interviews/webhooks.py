@@ -19,38 +19,18 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
-from django.http import HttpRequest, JsonResponse, UnreadablePostError
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations.connectors.base import MalformedPayloadError, SignatureError
-from integrations.connectors.signing import json_object
+from integrations.webhook_request import json_error, read_webhook_body, storage_unavailable
 from interviews.models import Vendor
-from interviews.services.vendor_events import (
-    VendorPayloadError,
-    vendor_delivery_check,
-    vendor_event_find,
-    vendor_event_store,
-)
+from interviews.services.vendor_events import VendorPayloadError, vendor_event_store
 from interviews.vendors import registry
 
 logger = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1_048_576  # 1 MiB (WH-8); vendors send a few kB
-RETRY_AFTER_SECONDS = 60
-
-
-def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
-
-
-def _declared_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 @csrf_exempt
@@ -59,22 +39,13 @@ def vendor_webhook(request: HttpRequest, slug: str) -> JsonResponse:
     """Receive one status update or result from the vendor ``slug``."""
     vendor = Vendor.objects.filter(slug=slug, active=True).first()
     if vendor is None:
-        return _error(404, "no active interview vendor at this address")
-    adapter = registry.adapter_for(vendor)
+        return json_error(404, "no active interview vendor at this address")
+    adapter = registry.adapter_for(vendor)  # the kind is constrained to adapted kinds
     if not getattr(adapter, "receives_webhooks", True):
-        return _error(404, "this vendor does not send webhooks")
-
-    too_large = f"body is larger than {MAX_BODY_BYTES} bytes"
-    if _declared_length(request) > MAX_BODY_BYTES:
-        return _error(413, too_large)
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return _error(413, too_large)
-    except UnreadablePostError:
-        return _error(400, "the request body could not be read")
-    if len(body) > MAX_BODY_BYTES:  # no or an understated Content-Length
-        return _error(413, too_large)
+        return json_error(404, "this vendor does not send webhooks")
+    body = read_webhook_body(request)
+    if isinstance(body, JsonResponse):
+        return body
 
     try:
         delivery = adapter.verify(request.headers, body)
@@ -85,37 +56,32 @@ def vendor_webhook(request: HttpRequest, slug: str) -> JsonResponse:
             request.META.get("REMOTE_ADDR"),
             exc,
         )
-        return _error(401, f"webhook signature rejected: {exc}")
+        return json_error(401, f"webhook signature rejected: {exc}")
     except MalformedPayloadError as exc:
-        return _error(400, str(exc))
+        return json_error(400, str(exc))
     except Exception:
         # Authenticity is unknown, so this is a refusal, never a 500.
         logger.exception("Unexpected error verifying a webhook for vendor %s", vendor.slug)
-        return _error(401, "webhook signature could not be verified")
+        return json_error(401, "webhook signature could not be verified")
 
     try:
-        # A retry of a delivery we accepted is answered the same way, whatever changed since.
-        existing = vendor_event_find(vendor=vendor, delivery_id=delivery.delivery_id)
-        if existing is not None:
-            return JsonResponse({"status": "duplicate", "event": existing.pk})
-        vendor_delivery_check(vendor=vendor, event_type=delivery.action, payload=json_object(body))
+        # check=True: a retry of a stored delivery is a duplicate whatever changed since; a new
+        # one is checked (422 if it cannot be applied as sent) before it is stored.
         event, created = vendor_event_store(
-            vendor=vendor, delivery=delivery, body=body, headers=request.headers
+            vendor=vendor, delivery=delivery, body=body, headers=request.headers, check=True
         )
     except VendorPayloadError as exc:
         logger.warning(
             "Delivery %s from vendor %s refused (422): %s", delivery.delivery_id, vendor.slug, exc
         )
-        return _error(422, str(exc))
+        return json_error(422, str(exc))
     except MalformedPayloadError as exc:
-        return _error(400, str(exc))
+        return json_error(400, str(exc))
     except DatabaseError:
         logger.exception(
             "Could not store delivery %s for vendor %s", delivery.delivery_id, vendor.slug
         )
-        response = _error(503, "the delivery could not be stored now; retry later")
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return storage_unavailable()
     if not created:
         return JsonResponse({"status": "duplicate", "event": event.pk})
     return JsonResponse({"status": "accepted", "event": event.pk})

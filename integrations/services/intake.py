@@ -13,8 +13,9 @@ import ipaddress
 import logging
 from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
 from kombu.exceptions import KombuError
 
 from integrations.connectors.base import Delivery, MalformedPayloadError
@@ -70,80 +71,118 @@ def inbound_event_store(
     first delivery. Processing is enqueued on commit for a new event only. Raises
     MalformedPayloadError when the body is not UTF-8 text.
     """
-    try:
-        raw_body = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedPayloadError("body is not valid UTF-8") from None
-    delivery_id = _storable_delivery_id(delivery.delivery_id)
-    try:
-        with transaction.atomic():
-            event = InboundEvent.objects.create(
-                connection=connection,
-                delivery_id=delivery_id,
-                action=_storable_action(delivery.action),
-                raw_body=raw_body,
-                headers=relevant_headers(headers),
-                occurred_at=delivery.occurred_at,
-                status=InboundEventStatus.RECEIVED,
-            )
-    except IntegrityError:
-        existing = InboundEvent.objects.filter(
-            connection=connection, delivery_id=delivery_id
-        ).first()
-        if existing is None:  # some other constraint failed: not a duplicate
-            raise
+    raw_body = decode_body(body)
+    delivery_id = storable_delivery_id(delivery.delivery_id, max_length=_DELIVERY_ID_LENGTH)
+    event, created = ledger_insert(
+        InboundEvent,
+        lookup={"connection": connection, "delivery_id": delivery_id},
+        action=storable_label(delivery.action, max_length=_ACTION_LENGTH),
+        raw_body=raw_body,
+        headers=relevant_headers(headers),
+        occurred_at=delivery.occurred_at,
+        status=InboundEventStatus.RECEIVED,
+    )
+    if not created:
         logger.info(
             "Duplicate delivery %s on connection %s (event %s) ignored.",
             delivery_id,
             connection.slug,
-            existing.pk,
+            event.pk,
         )
-        return existing, False
-    # robust: an unexpected error in the enqueue is logged by Django, never raised into the
-    # response of a delivery that is already committed.
-    transaction.on_commit(partial(_enqueue_processing, event.pk), robust=True)
+        return event, False
+    enqueue_after_commit(process_inbound_event_task, event.pk, what="Inbound event")
     return event, True
 
 
-def signature_failure_record(
-    *, connection: AtsConnection, reason: str, remote_addr: str | None
-) -> SignatureFailure:
-    """Count one refused delivery against its connection (nothing of the delivery is kept)."""
-    logger.warning(
-        "Webhook refused on connection %s from %s: %s", connection.slug, remote_addr, reason
-    )
-    return SignatureFailure.objects.create(
-        connection=connection,
-        reason=reason[:_REASON_LENGTH],
-        remote_addr=_ip_address_or_none(remote_addr),
-    )
+# -- shared by every webhook ledger (ATS deliveries here, vendor events in interviews) ---------
 
 
-def _enqueue_processing(event_id: int) -> None:
+def decode_body(body: bytes) -> str:
+    """The body as text to store; MalformedPayloadError when it is not UTF-8."""
     try:
-        process_inbound_event_task.delay(event_id)
-    except (KombuError, OSError):
-        # Broker down or unreachable: the event stays "received" and the sweeper takes it.
-        logger.warning(
-            "Inbound event %s is stored but could not be queued (broker unavailable); "
-            "the sweeper will process it.",
-            event_id,
-            exc_info=True,
-        )
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedPayloadError("body is not valid UTF-8") from None
 
 
-def _storable_delivery_id(value: str) -> str:
+def ledger_insert[M: models.Model](
+    model: type[M], *, lookup: dict[str, Any], **fields: Any
+) -> tuple[M, bool]:
+    """Insert one row of ``model`` unless a row matching ``lookup`` exists; ``(row, created)``.
+
+    ``lookup`` is the model's unique key (e.g. ``(owner, delivery_id)``). The insert runs in a
+    savepoint: a duplicate rolls back only itself and the caller's transaction goes on. An
+    IntegrityError that is not a duplicate of ``lookup`` is raised.
+    """
+    try:
+        with transaction.atomic():
+            return model._default_manager.create(**lookup, **fields), True
+    except IntegrityError:
+        existing = model._default_manager.filter(**lookup).first()
+        if existing is None:  # some other constraint failed: not a duplicate
+            raise
+        return existing, False
+
+
+def storable_delivery_id(value: str, *, max_length: int) -> str:
     """The delivery id, or a stable digest of it when it does not fit the column as text."""
-    if len(value) <= _DELIVERY_ID_LENGTH and value.isprintable():
+    if len(value) <= max_length and value.isprintable():
         return value
     return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _storable_action(value: str) -> str:
-    if len(value) <= _ACTION_LENGTH and value.isprintable():
+def storable_label(value: str, *, max_length: int) -> str:
+    """A short label (action, event type) as storable text, clipped to ``max_length``."""
+    if len(value) <= max_length and value.isprintable():
         return value
     # Escape control characters and lone surrogates, which PostgreSQL cannot store.
-    return value.encode("unicode_escape").decode("ascii")[:_ACTION_LENGTH]
+    return value.encode("unicode_escape").decode("ascii")[:max_length]
+
+
+def enqueue_after_commit(task: Any, object_id: int, *, what: str) -> None:
+    """``task.delay(object_id)`` once the transaction commits; a broker error is only logged.
+
+    ``robust``: an unexpected error in the enqueue is logged by Django, never raised into the
+    response of a delivery that is already committed.
+    """
+    transaction.on_commit(partial(_enqueue_quietly, task, object_id, what=what), robust=True)
+
+
+# -- refusals and queueing ----------------------------------------------------------------------
+
+
+def signature_failure_record(
+    *, connection: AtsConnection, reason: str, remote_addr: str | None
+) -> SignatureFailure | None:
+    """Count one refused delivery against its connection (nothing of the delivery is kept)."""
+    logger.warning(
+        "Webhook refused on connection %s from %s: %s", connection.slug, remote_addr, reason
+    )
+    try:
+        with transaction.atomic():
+            return SignatureFailure.objects.create(
+                connection=connection,
+                reason=reason[:_REASON_LENGTH],
+                remote_addr=_ip_address_or_none(remote_addr),
+            )
+    except DatabaseError:
+        # The refusal stands (401) even when it cannot be counted; never a 500.
+        logger.exception("Could not count a refused delivery on connection %s", connection.slug)
+        return None
+
+
+def _enqueue_quietly(task: Any, object_id: int, *, what: str) -> None:
+    try:
+        task.delay(object_id)
+    except (KombuError, OSError):
+        # Broker down or unreachable: the row stays "received" and the sweeper takes it.
+        logger.warning(
+            "%s %s is stored but could not be queued (broker unavailable); "
+            "the sweeper will process it.",
+            what,
+            object_id,
+            exc_info=True,
+        )
 
 
 def _ip_address_or_none(value: str | None) -> str | None:

@@ -458,26 +458,53 @@ def inbound_events_sweep(*, older_than: dt.timedelta = dt.timedelta(minutes=2)) 
     Meant for Celery beat (autocommit): the resets are committed before tasks are enqueued.
     """
     now = timezone.now()
-    stuck_cutoff = now - STUCK_AFTER
-    stuck = Q(status=InboundEventStatus.PROCESSING) & (
-        Q(processed_at__lt=stuck_cutoff)
-        | Q(processed_at__isnull=True, received_at__lt=stuck_cutoff)
+    stuck_claims_reset(
+        InboundEvent,
+        processing=InboundEventStatus.PROCESSING,
+        received=InboundEventStatus.RECEIVED,
+        cutoff=now - STUCK_AFTER,
+        batch=SWEEP_BATCH,
+        what="inbound event",
     )
-    stuck_ids = list(InboundEvent.objects.filter(stuck).values_list("pk", flat=True)[:SWEEP_BATCH])
-    if stuck_ids:
-        reset = InboundEvent.objects.filter(stuck, pk__in=stuck_ids).update(
-            status=InboundEventStatus.RECEIVED, processed_at=None
-        )
-        logger.warning("reset %s inbound event(s) stuck in processing", reset)
-
-    due = list(
+    due = oldest_first_ids(
         InboundEvent.objects.filter(
             status=InboundEventStatus.RECEIVED, received_at__lt=now - older_than
-        )
-        .order_by("received_at", "pk")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
+        ),
+        batch=SWEEP_BATCH,
     )
     return enqueue_each(tasks.process_inbound_event_task, due, what="unprocessed inbound event")
+
+
+def stuck_claims_reset(
+    model: type[models.Model],
+    *,
+    processing: str,
+    received: str,
+    cutoff: dt.datetime,
+    batch: int,
+    what: str,
+) -> list[int]:
+    """Put claims whose worker died back to ``received``; return the ids found stuck.
+
+    Shared by the sweepers of every claimed ledger (``status``, ``received_at`` and
+    ``processed_at``, the claim time while ``processing``): a row ``processing`` since before
+    ``cutoff`` (or with no claim time and received before it) is reset by a conditional update,
+    so a claim a worker finishes meanwhile is left alone. At most ``batch`` rows.
+    """
+    stuck = Q(status=processing) & (
+        Q(processed_at__lt=cutoff) | Q(processed_at__isnull=True, received_at__lt=cutoff)
+    )
+    rows = model._default_manager.filter(stuck)
+    stuck_ids = list(rows.values_list("pk", flat=True)[:batch])
+    if stuck_ids:
+        reset = rows.filter(pk__in=stuck_ids).update(status=received, processed_at=None)
+        logger.warning("reset %s %s(s) stuck in processing", reset, what)
+    return stuck_ids
+
+
+def oldest_first_ids(rows: models.QuerySet[Any], *, batch: int) -> list[int]:
+    """The ids of ``rows`` in arrival order (``received_at``, then id), at most ``batch``."""
+    return list(rows.order_by("received_at", "pk").values_list("pk", flat=True)[:batch])
 
 
 def inbound_event_replay(

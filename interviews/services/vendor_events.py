@@ -31,21 +31,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from kombu.exceptions import KombuError
 
 from integrations.connectors.base import Delivery, MalformedPayloadError
+from integrations.connectors.signing import json_object
 from integrations.queueing import enqueue_each
-from integrations.services.intake import relevant_headers
+from integrations.services import intake
+from integrations.services.intake import (
+    decode_body,
+    enqueue_after_commit,
+    ledger_insert,
+    relevant_headers,
+    storable_label,
+)
+from integrations.services.stage_sync import oldest_first_ids, stuck_claims_reset
 from interviews import tasks
 from interviews.models import Interview, InterviewStatus, Vendor, VendorEvent, VendorEventStatus
 from interviews.vendors import registry
@@ -166,54 +172,49 @@ def vendor_event_store(
     delivery: Delivery,
     body: bytes,
     headers: Mapping[str, str],
+    check: bool = False,
 ) -> tuple[VendorEvent, bool]:
     """Store one authentic delivery unless it is already stored; return ``(event, created)``.
 
     The insert runs in a savepoint, so a duplicate (unique ``(vendor, delivery_id)``) rolls back
     only itself. Processing is enqueued after commit, for a new event only; a broker error is
-    logged and the sweeper takes the event. MalformedPayloadError if the body is not UTF-8.
+    logged and the sweeper takes the event. MalformedPayloadError if the body is not UTF-8 (or,
+    with ``check``, not a JSON object).
+
+    ``check`` (the webhook): a delivery already stored is returned as a duplicate whatever
+    changed since; a new one must pass :func:`vendor_delivery_check` first
+    (:class:`VendorPayloadError` otherwise, and nothing is stored).
     """
-    try:
-        raw_body = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedPayloadError("body is not valid UTF-8") from None
+    if check:
+        existing = vendor_event_find(vendor=vendor, delivery_id=delivery.delivery_id)
+        if existing is not None:
+            return existing, False
+        vendor_delivery_check(vendor=vendor, event_type=delivery.action, payload=json_object(body))
+    raw_body = decode_body(body)
     delivery_id = storable_delivery_id(delivery.delivery_id)
-    try:
-        with transaction.atomic():
-            event = VendorEvent.objects.create(
-                vendor=vendor,
-                delivery_id=delivery_id,
-                event_type=_storable_event_type(delivery.action),
-                raw_body=raw_body,
-                headers=relevant_headers(headers),
-                status=VendorEventStatus.RECEIVED,
-            )
-    except IntegrityError:
-        existing = VendorEvent.objects.filter(vendor=vendor, delivery_id=delivery_id).first()
-        if existing is None:  # another constraint failed: not a duplicate
-            raise
+    event, created = ledger_insert(
+        VendorEvent,
+        lookup={"vendor": vendor, "delivery_id": delivery_id},
+        event_type=storable_label(delivery.action, max_length=_EVENT_TYPE_LENGTH),
+        raw_body=raw_body,
+        headers=relevant_headers(headers),
+        status=VendorEventStatus.RECEIVED,
+    )
+    if not created:
         logger.info(
             "Duplicate delivery %s from vendor %s (event %s) ignored.",
             delivery_id,
             vendor.slug,
-            existing.pk,
+            event.pk,
         )
-        return existing, False
-    transaction.on_commit(partial(_enqueue_quietly, event.pk), robust=True)
+        return event, False
+    enqueue_after_commit(tasks.process_vendor_event_task, event.pk, what="Vendor event")
     return event, True
 
 
 def storable_delivery_id(value: str) -> str:
     """The delivery id, or a stable digest of it when it does not fit the column as text."""
-    if len(value) <= _DELIVERY_ID_LENGTH and value.isprintable():
-        return value
-    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _storable_event_type(value: str) -> str:
-    if len(value) <= _EVENT_TYPE_LENGTH and value.isprintable():
-        return value
-    return value.encode("unicode_escape").decode("ascii")[:_EVENT_TYPE_LENGTH]
+    return intake.storable_delivery_id(value, max_length=_DELIVERY_ID_LENGTH)
 
 
 # -- processing --------------------------------------------------------------------------------
@@ -398,26 +399,21 @@ def vendor_events_sweep(*, older_than: dt.timedelta = SWEEP_AFTER) -> int:
       to ``received`` first (conditional update), then enqueued like the others.
     """
     now = timezone.now()
-    stuck_cutoff = now - STUCK_AFTER
-    stuck = Q(status=VendorEventStatus.PROCESSING) & (
-        Q(processed_at__lt=stuck_cutoff)
-        | Q(processed_at__isnull=True, received_at__lt=stuck_cutoff)
+    stuck_ids = stuck_claims_reset(
+        VendorEvent,
+        processing=VendorEventStatus.PROCESSING,
+        received=VendorEventStatus.RECEIVED,
+        cutoff=now - STUCK_AFTER,
+        batch=SWEEP_BATCH,
+        what="vendor event",
     )
-    stuck_ids = list(VendorEvent.objects.filter(stuck).values_list("pk", flat=True)[:SWEEP_BATCH])
-    if stuck_ids:
-        reset = VendorEvent.objects.filter(stuck, pk__in=stuck_ids).update(
-            status=VendorEventStatus.RECEIVED, processed_at=None
-        )
-        logger.warning("reset %s vendor event(s) stuck in processing", reset)
-
     # Events tried before (put back to wait for an invitation, or reset above) are due at once.
-    due = list(
+    due = oldest_first_ids(
         VendorEvent.objects.filter(
             Q(received_at__lt=now - older_than) | Q(attempts__gte=1) | Q(pk__in=stuck_ids),
             status=VendorEventStatus.RECEIVED,
-        )
-        .order_by("received_at", "pk")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
+        ),
+        batch=SWEEP_BATCH,
     )
     return enqueue_each(tasks.process_vendor_event_task, due, what="unprocessed vendor event")
 
@@ -436,18 +432,5 @@ def vendor_events_retry(*, event_ids: Iterable[int]) -> list[int]:
         )
     ]
     for event_id in queued:
-        transaction.on_commit(partial(_enqueue_quietly, event_id), robust=True)
+        enqueue_after_commit(tasks.process_vendor_event_task, event_id, what="Vendor event")
     return queued
-
-
-def _enqueue_quietly(event_id: int) -> None:
-    try:
-        tasks.process_vendor_event_task.delay(event_id)
-    except (KombuError, OSError):
-        # Broker down or unreachable: the event stays "received" and the sweeper takes it.
-        logger.warning(
-            "Vendor event %s is stored but could not be queued (broker unavailable); "
-            "the sweeper will process it.",
-            event_id,
-            exc_info=True,
-        )
