@@ -637,6 +637,15 @@ def connection_timeout(settings: Mapping[str, Any] | None) -> Timeout:
     return Timeout(connect=clamp(value.connect), read=clamp(value.read))
 
 
+def client_for_settings(base_url: str, settings: Mapping[str, Any] | None) -> HttpClient:
+    """An :class:`HttpClient` on ``base_url`` with the ``settings["http_timeout"]`` it asks for.
+
+    The one place ATS clients and interview vendors build their HTTP client, so every outbound
+    call gets the configured (clamped) timeout.
+    """
+    return HttpClient(base_url=base_url, timeout=connection_timeout(settings))
+
+
 def read_credential(read: Callable[[], str], label: str) -> str:
     """Call a secret accessor (``connection.api_key``) and turn "not configured/undecryptable"
     into a permanent :class:`AtsAuthError` the relay shows on the job, instead of a crash."""

@@ -1,8 +1,9 @@
 """Standard Webhooks 1.0 verification, shared by every receiver that speaks it.
 
 Spec: https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
-Used by the generic ATS webhook (``connectors/generic/webhook.py``) and the generic interview
-vendor (``interviews/vendors/generic_http.py``), so both answer the same deliveries the same way:
+Used by the generic ATS connector (``connectors/generic/webhook.py`` and ``client.py``) and the
+generic interview vendor (``interviews/vendors/generic_http.py``), so both answer the same
+deliveries the same way and sign their outbound requests the same way (:func:`signed_headers`):
 
 - headers ``webhook-id`` (unique per message, the same on retries), ``webhook-timestamp`` (integer
   Unix seconds of this attempt) and ``webhook-signature`` (a space-separated list of
@@ -24,7 +25,10 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
+import hmac
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -32,6 +36,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from integrations.connectors.base import SignatureError
+from integrations.http import AtsAuthError, AtsPermanentError, HttpClient, read_credential
 
 TOLERANCE = dt.timedelta(minutes=5)
 SECRET_PREFIX = "whsec_"  # noqa: S105  (the serialisation prefix, not a secret)
@@ -134,3 +139,54 @@ def signing_keys(secrets: Iterable[str], *, owner: str = "connection") -> list[b
     if not keys:
         raise SignatureError(f"no usable webhook secret is configured for this {owner}")
     return keys
+
+
+# -- signing outbound requests -----------------------------------------------------------------
+
+
+def outbound_signing_key(secret: str) -> bytes:
+    """The HMAC key of a ``whsec_<base64>`` secret we sign with (:class:`AtsAuthError` if bad)."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise AtsAuthError("the signing secret is not a whsec_<base64> secret") from None
+    if not key:
+        raise AtsAuthError("the signing secret is empty")
+    return key
+
+
+def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<signature>`` over ``{msg_id}.{timestamp}.{body}`` (Standard Webhooks ``v1``)."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signed_headers(
+    http: HttpClient,
+    read_secret: Callable[[], str],
+    *,
+    label: str,
+    no_base_url: str,
+    msg_id: str,
+    body: bytes,
+) -> dict[str, str]:
+    """The three Standard Webhooks headers for one outbound request of ``body`` bytes.
+
+    ``read_secret`` is the accessor of the ``whsec_`` secret (``connection.api_key``,
+    ``vendor.api_key``); ``label`` names it in the :class:`AtsAuthError` raised when it is
+    missing. The secret is registered with ``http`` so it is redacted from errors and logs.
+    Without a base URL the request cannot be sent: :class:`AtsPermanentError` (``no_base_url``).
+    ``msg_id`` is the ``webhook-id``; ``webhook-timestamp`` is now, in Unix seconds.
+    """
+    if not http.base_url:
+        raise AtsPermanentError(no_base_url)
+    secret = read_credential(read_secret, label)
+    http.add_secret(secret)
+    timestamp = int(time.time())
+    return {
+        ID_HEADER: msg_id,
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(outbound_signing_key(secret), msg_id, timestamp, body),
+    }

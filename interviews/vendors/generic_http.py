@@ -95,7 +95,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import time
 import uuid
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
@@ -111,7 +110,6 @@ from django.utils import timezone
 from integrations.connectors import payload as readers
 from integrations.connectors import standard_webhooks
 from integrations.connectors.base import Delivery, MalformedPayloadError, SignatureError
-from integrations.connectors.generic.client import sign, signing_key
 from integrations.connectors.signing import json_object
 from integrations.crypto import SecretUnavailableError
 from integrations.http import (
@@ -119,8 +117,7 @@ from integrations.http import (
     AtsServerError,
     HttpClient,
     HttpResponse,
-    connection_timeout,
-    read_credential,
+    client_for_settings,
 )
 from interviews.models import ResultFlag
 from interviews.vendors.base import Invitation, ResultData, VendorAdapter, VendorUpdate
@@ -169,9 +166,7 @@ class GenericHttpVendor(VendorAdapter):
     def http(self) -> HttpClient:
         # Built on first use: verifying and parsing webhooks needs no HTTP session.
         if self._http is None:
-            self._http = HttpClient(
-                base_url=self.vendor.base_url, timeout=connection_timeout(self.vendor.settings)
-            )
+            self._http = client_for_settings(self.vendor.base_url, self.vendor.settings)
         return self._http
 
     # -- outbound ----------------------------------------------------------------------------
@@ -222,16 +217,15 @@ class GenericHttpVendor(VendorAdapter):
         return "/" + path.strip("/")
 
     def _signed_headers(self, msg_id: str, body: bytes) -> dict[str, str]:
-        if not self.http.base_url:
-            raise AtsPermanentError(f"vendor {self.vendor.slug} has no base_url")
-        secret = read_credential(self.vendor.api_key, "vendor signing secret (API key)")
-        self.http.add_secret(secret)
-        timestamp = int(time.time())
-        return {
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(signing_key(secret), msg_id, timestamp, body),
-        }
+        # The same signer as the generic ATS client (connectors/standard_webhooks.py).
+        return standard_webhooks.signed_headers(
+            self.http,
+            self.vendor.api_key,
+            label="vendor signing secret (API key)",
+            no_base_url=f"vendor {self.vendor.slug} has no base_url",
+            msg_id=msg_id,
+            body=body,
+        )
 
     # -- inbound -----------------------------------------------------------------------------
 

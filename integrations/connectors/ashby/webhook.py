@@ -25,13 +25,13 @@ import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from integrations.connectors.base import Delivery, MalformedPayloadError, SignatureError
-from integrations.connectors.signing import json_object, matches_any_secret
+from integrations.connectors.base import Delivery
+from integrations.connectors.signing import header_signed_action
 
 if TYPE_CHECKING:
     from integrations.models import AtsConnection
 
-SIGNATURE_HEADER = "ashby-signature"
+SIGNATURE_HEADER = "Ashby-Signature"
 PING_ACTION = "ping"
 
 
@@ -41,22 +41,9 @@ def verify(connection: AtsConnection, headers: Mapping[str, str], body: bytes) -
     Raises SignatureError (401) for a missing, malformed or wrong signature and
     MalformedPayloadError (400) for an authentic body that is not a JSON object with an action.
     """
-    lowered = {name.lower(): value for name, value in headers.items()}
-    header = lowered.get(SIGNATURE_HEADER, "").strip()
-    if not header:
-        raise SignatureError("missing Ashby-Signature header")
-    algorithm, separator, given = header.partition("=")
-    given = given.strip()
-    if not separator or algorithm.strip().lower() != "sha256" or not given:
-        raise SignatureError("Ashby-Signature header is not of the form 'sha256=<hex digest>'")
-    given_bytes = given.lower().encode("utf-8", "replace")
-    if not matches_any_secret(connection, body, given_bytes):
-        raise SignatureError("signature does not match")
-
-    payload = json_object(body)
-    action = payload.get("action")
-    if not isinstance(action, str) or not action:
-        raise MalformedPayloadError("body has no 'action'")
+    _headers, payload, action = header_signed_action(
+        connection, headers, body, header=SIGNATURE_HEADER, separator="="
+    )
     action_id = payload.get("webhookActionId")
     if action == PING_ACTION:
         return Delivery(delivery_id=f"{action_id or 'ping'}:{action}", action=action, is_ping=True)

@@ -1,7 +1,8 @@
 """Generic ATS client: signed JSON out, a simple cursor-paged list in.
 
 Every request is signed the Standard Webhooks way
-(https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md).
+(https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md), by
+``standard_webhooks.signed_headers``, the signer the generic interview vendor uses too.
 The secret is ``connection.api_key()``, a ``whsec_<base64>`` key. Three headers are sent:
 
 - ``webhook-id``: the job's ``idempotency_key`` for writes, the same on every retry so the receiver
@@ -49,16 +50,13 @@ error that names the field.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
 import json
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from integrations.connectors import standard_webhooks
 from integrations.connectors.base import (
     AtsClient,
     MalformedPayloadError,
@@ -66,14 +64,7 @@ from integrations.connectors.base import (
     WritebackOutcome,
 )
 from integrations.connectors.generic import mapping
-from integrations.http import (
-    AtsAuthError,
-    AtsPermanentError,
-    HttpClient,
-    HttpResponse,
-    connection_timeout,
-    read_credential,
-)
+from integrations.http import AtsPermanentError, HttpClient, HttpResponse, client_for_settings
 
 if TYPE_CHECKING:
     from integrations.models import AtsConnection, WritebackJob
@@ -82,45 +73,22 @@ READ_RETRIES = 3
 EVENT_TYPE = "screenbridge.writeback"
 
 
-def signing_key(secret: str) -> bytes:
-    """The HMAC key of a Standard Webhooks ``whsec_<base64>`` secret."""
-    encoded = secret.removeprefix("whsec_")
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except ValueError:
-        raise AtsAuthError("the signing secret is not a whsec_<base64> secret") from None
-    if not key:
-        raise AtsAuthError("the signing secret is empty")
-    return key
-
-
-def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
-    """``v1,<signature>`` over ``{msg_id}.{timestamp}.{body}`` (Standard Webhooks ``v1``)."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(key, signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
 class Client(AtsClient):
     """Outbound calls to a generic, Standard Webhooks–speaking ATS."""
 
     def __init__(self, connection: AtsConnection, *, http: HttpClient | None = None) -> None:
         super().__init__(connection)
-        self.http = http or HttpClient(
-            base_url=connection.base_url, timeout=connection_timeout(connection.settings)
-        )
+        self.http = http or client_for_settings(connection.base_url, connection.settings)
 
     def _headers(self, msg_id: str, body: bytes) -> dict[str, str]:
-        if not self.http.base_url:
-            raise AtsPermanentError("the generic connection has no base_url")
-        secret = read_credential(self.connection.api_key, "generic signing secret")
-        self.http.add_secret(secret)
-        timestamp = int(time.time())
-        return {
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(signing_key(secret), msg_id, timestamp, body),
-        }
+        return standard_webhooks.signed_headers(
+            self.http,
+            self.connection.api_key,
+            label="generic signing secret",
+            no_base_url="the generic connection has no base_url",
+            msg_id=msg_id,
+            body=body,
+        )
 
     def _path(self, setting: str) -> str:
         return str((self.connection.settings or {}).get(setting) or "")

@@ -52,7 +52,7 @@ from integrations.http import (
     AtsPermanentError,
     HttpClient,
     HttpResponse,
-    connection_timeout,
+    client_for_settings,
     read_credential,
     same_origin,
 )
@@ -88,10 +88,7 @@ class Client(AtsClient):
         version = str(settings.get("harvest_version") or "v3").lower()
         self.version = "v1" if version == "v1" else "v3"
         self.token_url = str(settings.get("token_url") or DEFAULT_TOKEN_URL)
-        self.http = http or HttpClient(
-            base_url=connection.base_url or DEFAULT_BASE_URL,
-            timeout=connection_timeout(settings),
-        )
+        self.http = http or client_for_settings(connection.base_url or DEFAULT_BASE_URL, settings)
 
     # -- writes --------------------------------------------------------------------------------
     def send_writeback(self, job: WritebackJob) -> WritebackOutcome:

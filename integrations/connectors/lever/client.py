@@ -63,7 +63,7 @@ from integrations.http import (
     AtsServerError,
     HttpClient,
     HttpResponse,
-    connection_timeout,
+    client_for_settings,
     read_credential,
 )
 from integrations.models import WritebackKind
@@ -93,9 +93,8 @@ class Client(AtsClient):
 
     def __init__(self, connection: AtsConnection, *, http: HttpClient | None = None) -> None:
         super().__init__(connection)
-        self.http = http or HttpClient(
-            base_url=connection.base_url or DEFAULT_BASE_URL,
-            timeout=connection_timeout(connection.settings),
+        self.http = http or client_for_settings(
+            connection.base_url or DEFAULT_BASE_URL, connection.settings
         )
 
     # -- writes --------------------------------------------------------------------------------
