@@ -183,6 +183,18 @@ class DecisionSerializer(serializers.ModelSerializer):
         return correction.pk if correction is not None else None
 
 
+def _optional_id(help_text: str) -> serializers.IntegerField:
+    """An optional positive id (or version number) in a request body."""
+    return serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=help_text,
+    )
+
+
 class DecisionCreateSerializer(serializers.Serializer):
     """What a reviewer sends: the outcome, and for an override its reason."""
 
@@ -201,21 +213,11 @@ class DecisionCreateSerializer(serializers.Serializer):
         max_length=5000,
         help_text="Required for an override: at least 15 characters of explanation.",
     )
-    corrects = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        default=None,
-        min_value=1,
-        max_value=MAX_ID,
-        help_text="Id of the latest decision on this result, when this decision replaces it.",
+    corrects = _optional_id(
+        "Id of the latest decision on this result, when this decision replaces it."
     )
-    result_version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        default=None,
-        min_value=1,
-        max_value=MAX_ID,
-        help_text="The result version the reviewer read; 409 if a newer one has arrived.",
+    result_version = _optional_id(
+        "The result version the reviewer read; 409 if a newer one has arrived."
     )
 
 

@@ -52,6 +52,9 @@ CSV_COLUMNS = [
     "prev_hash",
     "hash",
 ]
+# The model field behind each CSV column (the "actor" column is the hashed actor label).
+_EXPORT_FIELDS = ["actor_label" if column == "actor" else column for column in CSV_COLUMNS]
+_CHANGES_COLUMN = CSV_COLUMNS.index("changes")
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection); object
 # names come from the ATS, so such cells get a leading apostrophe in the export.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -215,24 +218,10 @@ def _csv_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
     response streams after the request's transaction has ended)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
-    fields = [
-        "id",
-        "occurred_at",
-        "actor_label",
-        "actor_id",
-        "action",
-        "object_type",
-        "object_id",
-        "object_repr",
-        "changes",
-        "request_id",
-        "prev_hash",
-        "hash",
-    ]
     before: int | None = None
     while True:
         chunk = events if before is None else events.filter(pk__lt=before)
-        rows = list(chunk.values_list(*fields)[:EXPORT_CHUNK])
+        rows = list(chunk.values_list(*_EXPORT_FIELDS)[:EXPORT_CHUNK])
         if not rows:
             return
         for row in rows:
@@ -243,7 +232,9 @@ def _csv_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
 def _csv_row(row: tuple[Any, ...]) -> list[Any]:
     pk, occurred_at, *rest = row
     values = [pk, occurred_at.astimezone(UTC).isoformat(), *rest]
-    values[8] = json.dumps(values[8], sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
+    values[_CHANGES_COLUMN] = json.dumps(
+        values[_CHANGES_COLUMN], sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder
+    )
     return [_spreadsheet_safe(value) for value in values]
 
 
