@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET
 
 from governance.models import AccessRole, AuditEvent, Decision
 from governance.permissions import (
-    applications_visible_to,
     requisition_ids_for_role,
     requisitions_visible_to,
     results_visible_to,
@@ -30,13 +29,8 @@ from integrations.models import (
     WritebackJob,
     WritebackStatus,
 )
-from interviews.models import (
-    InterviewPlan,
-    InterviewStatus,
-    ReviewReason,
-    ReviewStatus,
-    ReviewTask,
-)
+from interviews.models import InterviewPlan, InterviewStatus, ReviewReason
+from interviews.services import review
 from interviews.views_scorecard import score_cards_build
 
 # Newest completed interviews shown as cards on a hiring manager's home page.
@@ -54,13 +48,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if "hiring_manager" in roles:
         ctx["score_cards"], ctx["score_cards_total"] = _manager_score_cards(request.user)
     if "recruiter" in roles:
-        tasks = ReviewTask.objects.filter(
-            status__in=[ReviewStatus.OPEN, ReviewStatus.CLAIMED],
-            interview__application__in=applications_visible_to(request.user).values("pk"),
-        )
-        by_reason = dict(
-            tasks.values_list("reason").annotate(n=Count("pk")).values_list("reason", "n")
-        )
+        # The same scope and counts as the queue itself (/review/), so the numbers agree.
+        by_reason = review.review_queue_reason_counts(review.review_queue_base(viewer=request.user))
         ctx["review_counts"] = [
             (label, by_reason.get(value, 0)) for value, label in ReviewReason.choices
         ]

@@ -24,6 +24,7 @@ OPEN_STATUSES = (InterviewStatus.PENDING, InterviewStatus.INVITED, InterviewStat
 
 __all__ = [
     "OPEN_STATUSES",
+    "interview_for_vendor_call",
     "interviews_expiry_due",
     "interviews_for_application",
     "interviews_invite_candidates",
@@ -51,6 +52,19 @@ def launch_skips_list(
     if application is not None:
         skips = skips.filter(application=application)
     return skips.order_by("-last_seen_at", "-pk")
+
+
+def interview_for_vendor_call(*, pk: int) -> Interview | None:
+    """One interview with what a vendor adapter reads (vendor, plan, candidate); None if gone.
+
+    For work queued after commit (withdrawing an invitation, a rehearsal's scripted result),
+    where the row may have been deleted in the meantime.
+    """
+    return (
+        Interview.objects.select_related("vendor", "plan", "application__candidate")
+        .filter(pk=pk)
+        .first()
+    )
 
 
 def interviews_for_application(*, application: Application) -> QuerySet[Interview]:

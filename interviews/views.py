@@ -37,6 +37,7 @@ from governance.services import DecisionError, DecisionValidationError, decision
 from interviews import scoring
 from interviews.models import ReviewReason, ReviewTask, RoleFamily
 from interviews.services import review
+from interviews.services.results import band_label
 
 TEMPLATE = "interviews/review_queue.html"
 PAGE_SIZE = 25
@@ -67,8 +68,7 @@ class QueueFilterForm(forms.Form):
     )
     band = forms.ChoiceField(
         required=False,
-        choices=[("", "Any band")]
-        + [(b, b.replace("_", " ").capitalize()) for b in scoring.BAND_RECOMMENDATION],
+        choices=[("", "Any band")] + [(b, band_label(b)) for b in scoring.BAND_RECOMMENDATION],
         label="Band",
     )
     age = forms.ChoiceField(
@@ -115,8 +115,14 @@ class QueueFilterForm(forms.Form):
             (str(f.pk), f.name) for f in families.order_by("name")
         ]
 
+    def valid_data(self) -> dict[str, Any]:
+        """The parameters that are valid; a bad one (``?band=nope``) is ignored on its own
+        instead of discarding every other filter with it."""
+        self.is_valid()
+        return getattr(self, "cleaned_data", {})
+
     def apply(self, qs: QuerySet[ReviewTask], *, with_reason: bool = True) -> QuerySet[ReviewTask]:
-        data = self.cleaned_data if self.is_valid() else {}
+        data = self.valid_data()
         if data.get("role_family"):
             qs = qs.filter(
                 interview__application__requisition__role_family_membership__role_family_id=data[
@@ -139,8 +145,7 @@ class QueueFilterForm(forms.Form):
         return qs
 
     def sort_key(self) -> str:
-        data = self.cleaned_data if self.is_valid() else {}
-        return data.get("sort") or "oldest"
+        return self.valid_data().get("sort") or "oldest"
 
 
 class DecisionForm(forms.Form):
@@ -188,7 +193,7 @@ def _decorate(tasks: list[ReviewTask], user: Any, bound: dict[int, DecisionForm]
     for task in tasks:
         task.claim = review.claim_state(task, user, now)
         task.recommended = scoring.recommended_outcome(task.result.band) if task.result else ""
-        task.band_label = task.result.band.replace("_", " ").capitalize() if task.result else ""
+        task.band_label = band_label(task.result.band) if task.result else ""
         if task.claim == "mine":
             task.decision_form = bound.get(task.pk) or _decision_form(task)
 
@@ -207,7 +212,7 @@ def _context(
     page = Paginator(ordered, PAGE_SIZE).get_page(query.get("page"))
     tasks = list(page.object_list)
     _decorate(tasks, request.user, bound or {})
-    selected_reason = form.cleaned_data.get("reason", "") if form.is_valid() else ""
+    selected_reason = form.valid_data().get("reason", "")
     reason_counts = [
         (value, label, counts.get(value, 0), value == selected_reason)
         for value, label in ReviewReason.choices

@@ -393,11 +393,7 @@ def interview_cancel(*, interview: Interview, reason: str, at: dt.datetime | Non
 
 
 def _vendor_cancel_by_id(interview_id: int) -> None:
-    interview = (
-        Interview.objects.select_related("vendor", "plan", "application__candidate")
-        .filter(pk=interview_id)
-        .first()
-    )
+    interview = selectors.interview_for_vendor_call(pk=interview_id)
     if interview is None:
         return
     try:

@@ -68,6 +68,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from governance import audit
+from governance.selectors import result_competency_scores
 from interviews.models import (
     CompetencyScore,
     Interview,
@@ -611,7 +612,7 @@ def result_partner_summary(result: InterviewResult) -> dict[str, Any]:
     ``competencies`` repeats the subscores with their keys for APIs that need identifiers.
     """
     interview = result.interview
-    rows = list(result.competency_scores.select_related("competency"))
+    rows = list(result_competency_scores(result=result))
     metadata: dict[str, str | int | float] = {"Score band": band_label(result.band)}
     for row in rows:
         metadata[row.competency.name] = score_number(row.score)

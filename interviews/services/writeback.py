@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import transaction
 
+from governance.selectors import result_competency_scores
 from integrations.models import Provider, WritebackKind
 from interviews.models import InterviewResult, ResultField, WritebackFieldMapping
 from interviews.services.results import band_label, result_profile_url, score_number
@@ -151,9 +152,7 @@ class _Facts:
 
 def _facts(result: InterviewResult) -> _Facts:
     interview = result.interview
-    rows = result.competency_scores.select_related("competency").order_by(
-        "competency__position", "competency__pk"
-    )
+    rows = result_competency_scores(result=result)
     completed_at = interview.completed_at or result.received_at
     return _Facts(
         interview_id=str(interview.public_id),

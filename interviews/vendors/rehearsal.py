@@ -52,6 +52,7 @@ from django.utils import timezone
 from integrations.connectors.base import Delivery, SignatureError
 from integrations.http import AtsPermanentError
 from interviews.models import Interview
+from interviews.selectors import interview_for_vendor_call
 from interviews.services.vendor_events import vendor_event_store
 from interviews.vendors.base import Invitation, VendorAdapter, VendorUpdate
 from interviews.vendors.generic_http import parse_event
@@ -168,11 +169,7 @@ def rehearsal_result_deliver(*, interview_id: int) -> None:
 
     Idempotent: the delivery id is fixed per interview, so a second call stores nothing.
     """
-    interview = (
-        Interview.objects.select_related("vendor", "plan", "application__candidate")
-        .filter(pk=interview_id)
-        .first()
-    )
+    interview = interview_for_vendor_call(pk=interview_id)
     if interview is None:
         return
     body = json.dumps(scripted_event(interview), ensure_ascii=False).encode()
