@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,3 +64,14 @@ def page(browser: Any) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Any) -> Any:
+    """Where browser tests save screenshots: docs/screenshots with SAVE_SCREENSHOTS=1 (to refresh
+    the README's pictures), else a temporary folder, so test runs never modify tracked files."""
+    if os.environ.get("SAVE_SCREENSHOTS") == "1":
+        target = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+    return tmp_path

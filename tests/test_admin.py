@@ -564,19 +564,36 @@ def test_secret_admin_pieces_refuse_a_misconfiguration():
 # -- stage mappings ----------------------------------------------------------------------------
 
 
-def test_stage_mappings_can_be_added_on_the_connection_page(client, ops_admin, ats):
-    client.force_login(ops_admin)
-    data = connection_form_data(
-        ats,
-        **{
-            "stage_mappings-TOTAL_FORMS": "1",
-            "stage_mappings-0-remote_stage_id": "",
-            "stage_mappings-0-remote_stage_name": "  Phone   Screen ",
-            "stage_mappings-0-canonical_stage": "recruiter_screen",
+def _save_stage_mapping_rows(client, user, ats, rows):
+    """Save the connection page with one inline stage-mapping row per (name, canonical)."""
+    client.force_login(user)
+    data = {"stage_mappings-TOTAL_FORMS": str(len(rows))}
+    for i, (name, canonical) in enumerate(rows):
+        data[f"stage_mappings-{i}-remote_stage_id"] = ""
+        data[f"stage_mappings-{i}-remote_stage_name"] = name
+        data[f"stage_mappings-{i}-canonical_stage"] = canonical
+    return client.post(
+        admin_url(AtsConnection, "change", ats.pk), connection_form_data(ats, **data)
+    )
+
+
+def _add_stage_mapping(client, user, ats, remote_id, remote_name, canonical):
+    client.force_login(user)
+    return client.post(
+        admin_url(StageMapping, "add"),
+        {
+            "connection": str(ats.pk),
+            "remote_stage_id": remote_id,
+            "remote_stage_name": remote_name,
+            "canonical_stage": canonical,
         },
     )
 
-    response = client.post(admin_url(AtsConnection, "change", ats.pk), data)
+
+def test_stage_mappings_can_be_added_on_the_connection_page(client, ops_admin, ats):
+    response = _save_stage_mapping_rows(
+        client, ops_admin, ats, [("  Phone   Screen ", "recruiter_screen")]
+    )
 
     assert response.status_code == 302
     mapping = StageMapping.objects.get(connection=ats)
@@ -584,19 +601,12 @@ def test_stage_mappings_can_be_added_on_the_connection_page(client, ops_admin, a
 
 
 def test_two_rows_mapping_the_same_stage_name_are_rejected(client, ops_admin, ats):
-    client.force_login(ops_admin)
-    data = connection_form_data(
+    response = _save_stage_mapping_rows(
+        client,
+        ops_admin,
         ats,
-        **{
-            "stage_mappings-TOTAL_FORMS": "2",
-            "stage_mappings-0-remote_stage_name": "Phone Screen",
-            "stage_mappings-0-canonical_stage": "recruiter_screen",
-            "stage_mappings-1-remote_stage_name": "phone  screen",
-            "stage_mappings-1-canonical_stage": "onsite",
-        },
+        [("Phone Screen", "recruiter_screen"), ("phone  screen", "onsite")],
     )
-
-    response = client.post(admin_url(AtsConnection, "change", ats.pk), data)
 
     assert response.status_code == 200
     assert b"appears in two rows" in response.content
@@ -607,17 +617,7 @@ def test_a_stage_name_mapped_already_gets_a_clear_error(client, ops_admin, ats):
     StageMapping.objects.create(
         connection=ats, remote_stage_name="Phone Screen", canonical_stage="recruiter_screen"
     )
-    client.force_login(ops_admin)
-
-    response = client.post(
-        admin_url(StageMapping, "add"),
-        {
-            "connection": str(ats.pk),
-            "remote_stage_id": "",
-            "remote_stage_name": "PHONE screen",
-            "canonical_stage": "onsite",
-        },
-    )
+    response = _add_stage_mapping(client, ops_admin, ats, "", "PHONE screen", "onsite")
 
     assert response.status_code == 200
     assert b"already mapped to Recruiter screen" in response.content
@@ -625,17 +625,7 @@ def test_a_stage_name_mapped_already_gets_a_clear_error(client, ops_admin, ats):
 
 
 def test_a_stage_cannot_be_mapped_to_unmapped(client, ops_admin, ats):
-    client.force_login(ops_admin)
-
-    response = client.post(
-        admin_url(StageMapping, "add"),
-        {
-            "connection": str(ats.pk),
-            "remote_stage_id": "7",
-            "remote_stage_name": "",
-            "canonical_stage": "unmapped",
-        },
-    )
+    response = _add_stage_mapping(client, ops_admin, ats, "7", "", "unmapped")
 
     assert response.status_code == 200
     assert "canonical_stage" in response.context["adminform"].form.errors

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from governance.models import Decision
@@ -12,10 +10,11 @@ from interviews.models import ReviewReason, ReviewStatus, ReviewTask
 from tests.factories import CandidateFactory, InterviewPlanFactory, ReviewTaskFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "review-queue.png"
 
 
-def test_recruiter_claims_and_decides_without_a_page_reload(live_server, page, alice, requisition):
+def test_recruiter_claims_and_decides_without_a_page_reload(
+    live_server, page, alice, requisition, screenshot_dir
+):
     plan = InterviewPlanFactory()
     people = [("Ada", "Lovelace"), ("Grace", "Hopper"), ("Alan", "Turing")]
     tasks = [
@@ -59,8 +58,7 @@ def test_recruiter_claims_and_decides_without_a_page_reload(live_server, page, a
     assert reason.is_visible()  # shown once the decision departs from the recommendation
     reason.select_option("additional_evidence")
     row.get_by_label("Why does this depart").fill("Reference call confirmed the skills.")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "review-queue.png"), full_page=True)
     row.get_by_role("button", name="Record decision").click()
 
     page.locator(f"#task-{first.pk}").wait_for(state="detached")

@@ -1,10 +1,9 @@
 """A hiring manager logs in, sees score cards on the home page, opens one (fits a laptop screen
-without scrolling) and cannot open another manager's card. Screenshots go to docs/screenshots/."""
+without scrolling) and cannot open another manager's card. Screenshots: SAVE_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +23,6 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 COMPETENCIES = [
     ("Customer empathy", "78", "Restated the customer's frustration before proposing a fix."),
     ("Problem solving", "71.5", "Broke a billing dispute into checks in a sensible order."),
@@ -73,7 +71,7 @@ def _login(page, live_server, username):
     page.wait_for_url(f"{live_server.url}/")
 
 
-def test_hiring_manager_reads_score_cards(live_server, page, role_groups) -> None:
+def test_hiring_manager_reads_score_cards(live_server, page, role_groups, screenshot_dir) -> None:
     mine = RequisitionFactory(title="Customer Support Specialist", department="Support")
     theirs = RequisitionFactory(title="Account Executive", department="Sales")
     manager = UserFactory(username="mona", first_name="Mona", groups=[HIRING_MANAGER])
@@ -97,7 +95,7 @@ def test_hiring_manager_reads_score_cards(live_server, page, role_groups) -> Non
     cards = page.locator("#manager-score-cards [data-testid=score-card]")
     assert cards.count() == 2
     assert page.get_by_text("Alan T.").count() == 0
-    page.screenshot(path=str(SCREENSHOTS / "hiring-manager-home.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "hiring-manager-home.png"), full_page=True)
 
     page.get_by_role("link", name="Open score card of Ada L.").click()
     page.wait_for_url(f"**/results/{opened.interview.public_id}/")
@@ -107,7 +105,7 @@ def test_hiring_manager_reads_score_cards(live_server, page, role_groups) -> Non
     assert page.get_by_test_id("artifact-transcript").count() == 0
     # Fits one 1366×768 laptop screen without scrolling.
     assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
-    page.screenshot(path=str(SCREENSHOTS / "score-card.png"))
+    page.screenshot(path=str(screenshot_dir / "score-card.png"))
     assert AuditEvent.objects.filter(action="score_card.view", actor=manager).count() == 1
     assert page.console_errors == []  # CSS and SVG bars load under the strict CSP
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from governance.models import AuditEvent, StopScope
@@ -22,11 +20,9 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "sync-health.png"
-
 
 def test_admin_retries_a_dead_writeback_without_a_page_load(
-    live_server, page, role_groups, monkeypatch
+    live_server, page, role_groups, monkeypatch, screenshot_dir
 ) -> None:
     from playwright.sync_api import expect
 
@@ -77,8 +73,7 @@ def test_admin_retries_a_dead_writeback_without_a_page_load(
     assert dead.status == WritebackStatus.PENDING
     assert AuditEvent.objects.filter(action="writeback.retry", object_id=str(dead.pk)).exists()
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "sync-health.png"), full_page=True)
 
 
 def test_without_javascript_the_retry_is_a_plain_form_post(

@@ -65,6 +65,7 @@ def test_every_model_has_a_factory() -> None:
 def test_factory_creates_a_valid_row(factory: type) -> None:
     first = factory.create()
     second = factory.create()  # a second row must not collide on any unique field
+    assert first.pk != second.pk
 
     for instance in (first, second):
         instance.refresh_from_db()

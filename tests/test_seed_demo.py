@@ -195,6 +195,11 @@ def test_demo_passwords_are_printed_and_work() -> None:
 
 def test_interviews_results_and_reviews_are_consistent() -> None:
     seed()
+    # The checks below only bite if the seed has rows in each state.
+    assert Interview.objects.filter(invited_at__isnull=False).exists()
+    assert Interview.objects.filter(started_at__isnull=False).exists()
+    assert Interview.objects.filter(completed_at__isnull=False).exists()
+    assert InterviewResult.objects.exists()
 
     for interview in Interview.objects.select_related("plan", "application"):
         assert interview.vendor == interview.plan.vendor
@@ -233,10 +238,13 @@ def test_interviews_results_and_reviews_are_consistent() -> None:
 def test_seeded_rows_pass_model_validation() -> None:
     seed()
 
+    validated = 0
     for app in OUR_APPS:
         for model in apps.get_app_config(app).get_models():
             for instance in model.objects.all()[:25]:
                 instance.full_clean()
+                validated += 1
+    assert validated > 0
 
 
 def test_second_run_creates_nothing() -> None:
@@ -341,6 +349,12 @@ def test_event_timestamps_are_historical_and_in_order() -> None:
     assert interviews.order_by("created_at").first().created_at < before - dt.timedelta(days=14)
     for result in InterviewResult.objects.select_related("interview"):
         assert result.interview.completed_at < result.received_at < before
+    # Every branch below must be exercised by the seed, or it checks nothing.
+    assert ReviewTask.objects.filter(result__isnull=False).exists()
+    assert ReviewTask.objects.filter(result__isnull=True).exists()
+    assert ReviewTask.objects.filter(status=ReviewStatus.DONE).exists()
+    assert WritebackJob.objects.exists()
+    assert InboundEvent.objects.exists()
     for task in ReviewTask.objects.select_related("result", "interview"):
         assert task.created_at < before
         if task.result is not None:

@@ -15,13 +15,12 @@ from integrations.models import WritebackJob
 from interviews.models import InterviewResult, ReviewStatus, ReviewTask
 from interviews.services import writeback
 from tests.factories import (
-    ApplicationFactory,
-    InterviewFactory,
     InterviewResultFactory,
     RequisitionAccessFactory,
     ReviewTaskFactory,
     UserFactory,
 )
+from tests.helpers import ADA_LOVELACE, completed_result
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +30,7 @@ CSRF_SECRET = "abcdefghijklmnopqrstuvwxyzABCDEF"
 
 
 def _result_on(requisition, score="72.00"):
-    application = ApplicationFactory(
-        requisition=requisition,
-        connection=requisition.connection,
-        candidate__connection=requisition.connection,
-        candidate__first_name="Ada",
-        candidate__last_name="Lovelace",
-    )
-    interview = InterviewFactory(completed=True, application=application)
-    return InterviewResultFactory(interview=interview, score=Decimal(score))
+    return completed_result(requisition, candidate=ADA_LOVELACE, score=Decimal(score))
 
 
 @pytest.fixture

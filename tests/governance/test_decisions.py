@@ -22,15 +22,14 @@ from integrations.models import Provider, WritebackJob, WritebackStatus
 from interviews.models import InterviewResult, ReviewStatus, ReviewTask
 from interviews.services import writeback
 from tests.factories import (
-    ApplicationFactory,
     AtsConnectionFactory,
-    InterviewFactory,
     InterviewResultFactory,
     RequisitionAccessFactory,
     RequisitionFactory,
     ReviewTaskFactory,
     UserFactory,
 )
+from tests.helpers import completed_result
 
 pytestmark = pytest.mark.django_db
 
@@ -38,13 +37,7 @@ REASON_TEXT = "Reference call confirmed escalation skills the interview missed."
 
 
 def _result_on(requisition, score="72.00"):
-    application = ApplicationFactory(
-        requisition=requisition,
-        connection=requisition.connection,
-        candidate__connection=requisition.connection,
-    )
-    interview = InterviewFactory(completed=True, application=application)
-    return InterviewResultFactory(interview=interview, score=Decimal(score))
+    return completed_result(requisition, score=Decimal(score))
 
 
 @pytest.fixture
@@ -58,6 +51,17 @@ def result(requisition):
 
 def _counts():
     return (Decision.objects.count(), AuditEvent.objects.count(), WritebackJob.objects.count())
+
+
+def _decline_overriding(*, result, actor):
+    """The recruiter declines against an "advance" recommendation (an override)."""
+    return decision_record(
+        result=result,
+        actor=actor,
+        outcome="decline",
+        override_reason="rubric_mismatch",
+        override_text=REASON_TEXT,
+    )
 
 
 # -- recording ---------------------------------------------------------------------------------
@@ -370,24 +374,12 @@ def test_forced_failure_in_any_part_rolls_everything_back(
 ) -> None:
     monkeypatch.setattr(target, name, _fail_after(getattr(target, name)))
     with pytest.raises(RuntimeError, match="forced failure"):
-        decision_record(
-            result=result,
-            actor=alice,
-            outcome="decline",
-            override_reason="rubric_mismatch",
-            override_text=REASON_TEXT,
-        )
+        _decline_overriding(result=result, actor=alice)
     assert _counts() == (0, 0, 0)
     assert ReviewTask.objects.get().status == ReviewStatus.OPEN
     monkeypatch.undo()
     # And the same decision goes through once the failure is gone.
-    decision_record(
-        result=result,
-        actor=alice,
-        outcome="decline",
-        override_reason="rubric_mismatch",
-        override_text=REASON_TEXT,
-    )
+    _decline_overriding(result=result, actor=alice)
     assert _counts() == (1, 1, 1)
     assert ReviewTask.objects.get().status == ReviewStatus.DONE
 
@@ -407,16 +399,12 @@ def test_commit_is_all_or_nothing_outside_any_test_transaction(
             "result_writeback_enqueue",
             _fail_after(writeback.result_writeback_enqueue),
         )
+    raised = False
     try:
-        decision_record(
-            result=result,
-            actor=recruiter,
-            outcome="decline",
-            override_reason="rubric_mismatch",
-            override_text=REASON_TEXT,
-        )
+        _decline_overriding(result=result, actor=recruiter)
     except RuntimeError:
-        assert failing
+        raised = True
+    assert raised == failing
     expected = (0, 0, 0) if failing else (1, 1, 1)
     assert _counts() == expected
     status = ReviewStatus.OPEN if failing else ReviewStatus.DONE

@@ -48,6 +48,7 @@ from tests.factories import (
     StopSwitchFactory,
     UserFactory,
 )
+from tests.helpers import admin_switch_off, admin_switch_on_for_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -400,10 +401,7 @@ def test_the_admin_switch_on_flags_interviews_and_audits(client, plan, ops):
     interview = InterviewFactory(plan=plan, invited=True)
     client.force_login(ops)
 
-    response = client.post(
-        reverse("admin:governance_stopswitch_add"),
-        {"scope": StopScope.PLAN, "plan": plan.pk, "vendor": "", "reason": "Vendor outage"},
-    )
+    response = admin_switch_on_for_plan(client, plan)
 
     assert response.status_code == 302
     switch = StopSwitch.objects.get()
@@ -419,10 +417,7 @@ def test_the_admin_switch_off_action_audits_each_switch(client, plan, ops):
     already_off = StopSwitchFactory(active=False, switched_off_at=timezone.now())
     client.force_login(ops)
 
-    response = client.post(
-        reverse("admin:governance_stopswitch_changelist"),
-        {"action": "switch_off", "_selected_action": [first.pk, second.pk, already_off.pk]},
-    )
+    response = admin_switch_off(client, first, second, already_off)
 
     assert response.status_code == 302
     assert not StopSwitch.objects.filter(active=True).exists()

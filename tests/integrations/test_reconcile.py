@@ -102,15 +102,20 @@ def reconcile(*args: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_reconcile_creates_moves_and_keeps_newer_webhook_state(
-    connection: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    behind = ApplicationFactory(
+def in_review_since_yesterday(connection: Any) -> Any:
+    """An application we last saw in Application Review, a day before T0."""
+    return ApplicationFactory(
         connection=connection,
         remote_stage_name="Application Review",
         canonical_stage=CanonicalStage.APPLICATION_REVIEW,
         last_event_at=T0 - dt.timedelta(days=1),
     )
+
+
+def test_reconcile_creates_moves_and_keeps_newer_webhook_state(
+    connection: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    behind = in_review_since_yesterday(connection)
     newer = ApplicationFactory(
         connection=connection,
         remote_stage_name="Onsite",
@@ -167,12 +172,7 @@ def test_a_move_found_by_reconcile_is_published_once_committed(
     monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    application = ApplicationFactory(
-        connection=connection,
-        remote_stage_name="Application Review",
-        canonical_stage=CanonicalStage.APPLICATION_REVIEW,
-        last_event_at=T0 - dt.timedelta(days=1),
-    )
+    application = in_review_since_yesterday(connection)
     use_client(monkeypatch, PagingClient([[change_of(application, "Phone Screen")]]))
     received: list[tuple[str | None, str, Any]] = []
 
@@ -207,12 +207,7 @@ def test_dry_run_writes_nothing_and_publishes_nothing(
     monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    behind = ApplicationFactory(
-        connection=connection,
-        remote_stage_name="Application Review",
-        canonical_stage=CanonicalStage.APPLICATION_REVIEW,
-        last_event_at=T0 - dt.timedelta(days=1),
-    )
+    behind = in_review_since_yesterday(connection)
     use_client(
         monkeypatch,
         PagingClient(

@@ -13,7 +13,8 @@ from django.core.management import CommandError, call_command
 from integrations.models import Application, AtsConnection, CanonicalStage, InboundEventStatus
 from integrations.services.stage_sync import inbound_event_replay
 from integrations.signals import application_stage_changed
-from tests.factories import AtsConnectionFactory, InboundEventFactory, StageMappingFactory
+from tests.factories import AtsConnectionFactory, InboundEventFactory
+from tests.helpers import connection_with_stages
 
 pytestmark = pytest.mark.django_db
 
@@ -44,14 +45,11 @@ def replay(*args: str) -> tuple[str, str]:
 
 @pytest.fixture
 def generic() -> AtsConnection:
-    connection = AtsConnectionFactory(slug="acme-generic", provider="generic")
-    StageMappingFactory(
-        connection=connection,
-        remote_stage_id="",
-        remote_stage_name="AI Interview",
-        canonical_stage=CanonicalStage.AUTOMATED_INTERVIEW,
+    return connection_with_stages(
+        slug="acme-generic",
+        provider="generic",
+        stages=[("", "AI Interview", CanonicalStage.AUTOMATED_INTERVIEW)],
     )
-    return connection
 
 
 @pytest.fixture

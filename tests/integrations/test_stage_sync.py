@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,7 @@ from tests.factories import (
     StageMappingFactory,
     UserFactory,
 )
+from tests.helpers import connection_with_stages, postgres_only, run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -180,62 +180,43 @@ def published() -> Iterator[list[dict[str, Any]]]:
 
 @pytest.fixture
 def greenhouse() -> AtsConnection:
-    connection = AtsConnectionFactory(slug="acme-gh", provider="greenhouse")
-    StageMappingFactory(
-        connection=connection,
-        remote_stage_id="",
-        remote_stage_name="ai interview",
-        canonical_stage=CanonicalStage.AUTOMATED_INTERVIEW,
+    return connection_with_stages(
+        slug="acme-gh",
+        provider="greenhouse",
+        stages=[
+            ("", "ai interview", CanonicalStage.AUTOMATED_INTERVIEW),
+            ("", "Phone Screen", CanonicalStage.RECRUITER_SCREEN),
+            ("", "Onsite", CanonicalStage.ONSITE),
+        ],
     )
-    StageMappingFactory(
-        connection=connection,
-        remote_stage_id="",
-        remote_stage_name="Phone Screen",
-        canonical_stage=CanonicalStage.RECRUITER_SCREEN,
-    )
-    StageMappingFactory(
-        connection=connection,
-        remote_stage_id="",
-        remote_stage_name="Onsite",
-        canonical_stage=CanonicalStage.ONSITE,
-    )
-    return connection
 
 
 @pytest.fixture
 def generic() -> AtsConnection:
-    connection = AtsConnectionFactory(slug="acme-generic", provider="generic")
-    StageMappingFactory(
-        connection=connection,
-        remote_stage_id="",
-        remote_stage_name="AI Interview",
-        canonical_stage=CanonicalStage.AUTOMATED_INTERVIEW,
+    return connection_with_stages(
+        slug="acme-generic",
+        provider="generic",
+        stages=[
+            ("", "AI Interview", CanonicalStage.AUTOMATED_INTERVIEW),
+            ("", "Onsite", CanonicalStage.ONSITE),
+        ],
     )
-    StageMappingFactory(
-        connection=connection,
-        remote_stage_id="",
-        remote_stage_name="Onsite",
-        canonical_stage=CanonicalStage.ONSITE,
-    )
-    return connection
 
 
 @pytest.fixture
 def ashby() -> AtsConnection:
-    connection = AtsConnectionFactory(slug="acme-ashby", provider="ashby")
-    StageMappingFactory(
-        connection=connection,
-        remote_stage_id="8c2955af-1318-4800-9343-8828bdedd470",
-        remote_stage_name="AI Interview",
-        canonical_stage=CanonicalStage.AUTOMATED_INTERVIEW,
+    return connection_with_stages(
+        slug="acme-ashby",
+        provider="ashby",
+        stages=[
+            (
+                "8c2955af-1318-4800-9343-8828bdedd470",
+                "AI Interview",
+                CanonicalStage.AUTOMATED_INTERVIEW,
+            ),
+            ("onsite-stage", "Onsite", CanonicalStage.ONSITE),
+        ],
     )
-    StageMappingFactory(
-        connection=connection,
-        remote_stage_id="onsite-stage",
-        remote_stage_name="Onsite",
-        canonical_stage=CanonicalStage.ONSITE,
-    )
-    return connection
 
 
 @pytest.fixture
@@ -1150,33 +1131,6 @@ def test_a_recruiter_cannot_retry_events(client, recruiter, generic):
 
 
 # -- real concurrency (PostgreSQL) -------------------------------------------------------------
-
-
-def run_in_threads(*calls: Callable[[], Any]) -> None:
-    """Start every call at the same moment, each on its own database connection."""
-    barrier = threading.Barrier(len(calls))
-    errors: list[BaseException] = []
-
-    def worker(call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            call()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=worker, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
-
-
-postgres_only = pytest.mark.skipif(
-    db_connection.vendor != "postgresql", reason="row locks need PostgreSQL"
-)
 
 
 @postgres_only

@@ -19,6 +19,7 @@ from integrations.connectors.greenhouse import webhook as greenhouse_webhook
 from integrations.models import AtsConnection, InboundEvent, InboundEventStatus, SignatureFailure
 from integrations.services import intake
 from tests.factories.integrations import DEFAULT_WEBHOOK_SECRET
+from tests.helpers import RecordingTask
 from tests.integrations.test_signatures import (
     EXPECTED,
     GENERIC_SECRET,
@@ -42,19 +43,6 @@ from tests.integrations.test_signatures import (
 pytestmark = pytest.mark.django_db
 
 ONE_MIB = 1_048_576
-
-
-class RecordingTask:
-    """Stands in for process_inbound_event_task: records what would be enqueued."""
-
-    def __init__(self) -> None:
-        self.enqueued: list[int] = []
-        self.error: Exception | None = None
-
-    def delay(self, event_id: int) -> None:
-        if self.error is not None:
-            raise self.error
-        self.enqueued.append(event_id)
 
 
 @pytest.fixture(autouse=True)

@@ -25,28 +25,21 @@ from tests.factories import (
     RequisitionAccessFactory,
     UserFactory,
 )
+from tests.helpers import ADA_LOVELACE, completed_result
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def result(requisition):
-    application = ApplicationFactory(
-        requisition=requisition,
-        connection=requisition.connection,
-        candidate__connection=requisition.connection,
-        candidate__first_name="Ada",
-        candidate__last_name="Lovelace",
-        candidate__email="ada@example.com",
-    )
-    interview = InterviewFactory(completed=True, application=application)
-    result = InterviewResultFactory(
-        interview=interview,
+    result = completed_result(
+        requisition,
+        candidate={**ADA_LOVELACE, "email": "ada@example.com"},
         score=Decimal("66.50"),
         recording_url="https://vendor.example/recordings/1",
         flags=["borderline", "low_confidence"],
     )
-    plan = interview.plan
+    plan = result.interview.plan
     empathy = CompetencyFactory(plan=plan, key="empathy", name="Empathy", position=0)
     solving = CompetencyFactory(plan=plan, key="solving", name="Problem solving", position=1)
     CompetencyScoreFactory(result=result, competency=solving, score=Decimal("61"))

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
-from django.db import connection as db_connection
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
@@ -57,6 +55,7 @@ from tests.factories import (
     StopSwitchFactory,
     UserFactory,
 )
+from tests.helpers import admin_switch_off, admin_switch_on_for_plan, postgres_only, run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -344,33 +343,6 @@ def test_a_lost_enqueue_is_sent_by_the_sweeper(
 
 
 # -- real concurrency (PostgreSQL) -------------------------------------------------------------
-
-
-def run_in_threads(*calls: Callable[[], Any]) -> None:
-    """Start every call at the same moment, each on its own database connection."""
-    barrier = threading.Barrier(len(calls))
-    errors: list[BaseException] = []
-
-    def worker(call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            call()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=worker, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
-
-
-postgres_only = pytest.mark.skipif(
-    db_connection.vendor != "postgresql", reason="row locks need PostgreSQL"
-)
 
 
 @postgres_only
@@ -756,10 +728,7 @@ def test_switching_on_records_who_and_stops_launches(client):
     ops = staff("ops", HIRING_OPS_ADMIN)
     client.force_login(ops)
 
-    response = client.post(
-        reverse("admin:governance_stopswitch_add"),
-        {"scope": StopScope.PLAN, "plan": plan.pk, "vendor": "", "reason": "Vendor outage"},
-    )
+    response = admin_switch_on_for_plan(client, plan)
 
     assert response.status_code == 302
     switch = StopSwitch.objects.get()
@@ -804,10 +773,7 @@ def test_switching_off_records_who_and_when_and_launches_resume(client):
     ops = staff("ops", HIRING_OPS_ADMIN)
     client.force_login(ops)
 
-    response = client.post(
-        reverse("admin:governance_stopswitch_changelist"),
-        {"action": "switch_off", "_selected_action": [switch.pk]},
-    )
+    response = admin_switch_off(client, switch)
 
     assert response.status_code == 302
     switch.refresh_from_db()
@@ -823,10 +789,7 @@ def test_switching_off_again_keeps_the_first_switcher(client):
     switch = StopSwitchFactory(active=False, switched_off_by=first, switched_off_at=timezone.now())
     client.force_login(staff("second", HIRING_OPS_ADMIN))
 
-    client.post(
-        reverse("admin:governance_stopswitch_changelist"),
-        {"action": "switch_off", "_selected_action": [switch.pk]},
-    )
+    admin_switch_off(client, switch)
 
     switch.refresh_from_db()
     assert switch.switched_off_by == first
@@ -850,10 +813,7 @@ def test_an_auditor_sees_stop_switches_but_cannot_switch(client):
 
     assert client.get(reverse("admin:governance_stopswitch_changelist")).status_code == 200
     assert client.get(reverse("admin:governance_stopswitch_add")).status_code == 403
-    client.post(
-        reverse("admin:governance_stopswitch_changelist"),
-        {"action": "switch_off", "_selected_action": [switch.pk]},
-    )
+    admin_switch_off(client, switch)
     switch.refresh_from_db()
     assert switch.active is True
 
@@ -864,9 +824,6 @@ def test_a_recruiter_cannot_see_or_flip_stop_switches(client):
 
     assert client.get(reverse("admin:governance_stopswitch_changelist")).status_code == 403
     assert client.get(reverse("admin:governance_stopswitch_add")).status_code == 403
-    client.post(
-        reverse("admin:governance_stopswitch_changelist"),
-        {"action": "switch_off", "_selected_action": [switch.pk]},
-    )
+    admin_switch_off(client, switch)
     switch.refresh_from_db()
     assert switch.active is True

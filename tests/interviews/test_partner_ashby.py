@@ -9,10 +9,8 @@ through the writeback relay.
 
 from __future__ import annotations
 
-import base64
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,8 +56,8 @@ from tests.factories import (
     RoleFamilyFactory,
     StopSwitchFactory,
 )
+from tests.helpers import basic_auth, partner_fixture, partner_plan, set_partner_key
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "partners"
 PARTNER_KEY = "ashby-partner-key-0123456789abcdefghij"
 TYPE_ID = "support-screen-v1"
 APPLICATION_ID = "3ae2b801-19f6-41ef-ad28-214bd731948f"
@@ -70,18 +68,12 @@ TYPED_ITEM_TYPES = {"numeric_score", "numeric_duration_minutes", "url", "string"
 pytestmark = pytest.mark.django_db
 
 
-def fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def basic(key: str) -> str:
-    return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+fixture = partner_fixture
+basic = basic_auth
 
 
 def with_partner_key(connection: AtsConnection, key: str = PARTNER_KEY) -> AtsConnection:
-    connection.set_secret("partner_key", key)
-    connection.save(update_fields=["partner_key_encrypted"])
-    return connection
+    return set_partner_key(connection, key)
 
 
 @pytest.fixture
@@ -93,12 +85,7 @@ def connection() -> AtsConnection:
 
 @pytest.fixture
 def plan() -> Any:
-    return InterviewPlanFactory(
-        name="Support screen",
-        vendor_test_id=TYPE_ID,
-        launch_mode=LaunchMode.ASHBY_ASSESSMENT,
-        status=PlanStatus.LIVE,
-    )
+    return partner_plan(TYPE_ID, LaunchMode.ASHBY_ASSESSMENT)
 
 
 def url(method: str, connection: AtsConnection) -> str:

@@ -8,12 +8,10 @@ the loopback ATS through the writeback relay. Also the admin's write-only partne
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import uuid
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,8 +59,8 @@ from tests.factories import (
     RoleFamilyMembershipFactory,
     StopSwitchFactory,
 )
+from tests.helpers import basic_auth, partner_fixture, partner_plan, set_partner_key
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "partners"
 PARTNER_KEY = "gh-partner-key-0123456789abcdefghijklmnop"
 TEST_ID = "support-screen-v1"
 CALLBACK_PATH = "/integrations/testing_partners/take_home_tests/12345"
@@ -70,18 +68,12 @@ CALLBACK_PATH = "/integrations/testing_partners/take_home_tests/12345"
 pytestmark = pytest.mark.django_db
 
 
-def fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def basic(key: str, password: str = "") -> str:
-    return "Basic " + base64.b64encode(f"{key}:{password}".encode()).decode()
+fixture = partner_fixture
+basic = basic_auth
 
 
 def with_partner_key(connection: AtsConnection, key: str = PARTNER_KEY) -> AtsConnection:
-    connection.set_secret("partner_key", key)
-    connection.save(update_fields=["partner_key_encrypted"])
-    return connection
+    return set_partner_key(connection, key)
 
 
 @pytest.fixture
@@ -93,12 +85,7 @@ def connection() -> AtsConnection:
 
 @pytest.fixture
 def plan() -> Any:
-    return InterviewPlanFactory(
-        name="Support screen",
-        vendor_test_id=TEST_ID,
-        launch_mode=LaunchMode.GREENHOUSE_ASSESSMENT,
-        status=PlanStatus.LIVE,
-    )
+    return partner_plan(TEST_ID, LaunchMode.GREENHOUSE_ASSESSMENT)
 
 
 def url(name: str, connection: AtsConnection) -> str:

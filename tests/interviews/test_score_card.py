@@ -18,24 +18,16 @@ from tests.factories import (
     CompetencyScoreFactory,
     DecisionFactory,
     InterviewFactory,
-    InterviewResultFactory,
     RequisitionAccessFactory,
     UserFactory,
 )
+from tests.helpers import ADA_LOVELACE, completed_result
 
 pytestmark = pytest.mark.django_db
 
 
 def _result_on(requisition, *, competencies=2, decisions=0, **kwargs):
-    application = ApplicationFactory(
-        requisition=requisition,
-        connection=requisition.connection,
-        candidate__connection=requisition.connection,
-        candidate__first_name="Ada",
-        candidate__last_name="Lovelace",
-    )
-    interview = InterviewFactory(completed=True, application=application)
-    result = InterviewResultFactory(interview=interview, **kwargs)
+    result = completed_result(requisition, candidate=ADA_LOVELACE, **kwargs)
     for n in range(competencies):
         CompetencyScoreFactory(result=result, score=Decimal(40 + n * 5))
     for _ in range(decisions):

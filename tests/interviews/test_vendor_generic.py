@@ -310,6 +310,8 @@ def test_cancel_of_an_interview_the_vendor_forgot_is_done(ats_server: AtsServer)
 
     GenericHttpVendor(vendor).cancel(interview_for(vendor, invited=True))
 
+    assert len(ats_server.requests("DELETE", "/interviews/{ref}")) == 1
+
 
 def test_cancel_failures_other_than_404_are_raised(ats_server: AtsServer) -> None:
     vendor = loopback_vendor(ats_server)

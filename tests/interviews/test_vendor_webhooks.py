@@ -45,6 +45,7 @@ from tests.factories import (
     VendorFactory,
 )
 from tests.factories.interviews import DEFAULT_VENDOR_SECRET
+from tests.helpers import RecordingTask
 
 pytestmark = pytest.mark.django_db
 
@@ -113,19 +114,6 @@ def invited_interview(vendor: Vendor | None = None, **fields: Any) -> Interview:
     CompetencyFactory(plan=plan, key="problem_solving", name="Problem solving", position=2)
     fields.setdefault("vendor_reference", "vi_7Hq2Lm9X")
     return InterviewFactory(plan=plan, invited=True, **fields)
-
-
-class RecordingTask:
-    """Stands in for process_vendor_event_task: records what would be enqueued."""
-
-    def __init__(self) -> None:
-        self.enqueued: list[int] = []
-        self.error: Exception | None = None
-
-    def delay(self, event_id: int) -> None:
-        if self.error is not None:
-            raise self.error
-        self.enqueued.append(event_id)
 
 
 @pytest.fixture
