@@ -32,7 +32,7 @@ from governance.models import Decision, DecisionOutcome, OverrideReason
 from governance.permissions import decisions_visible_to, get_result_for_user
 from interviews.api import candidate_display_name
 from interviews.models import CompetencyScore, InterviewResult, InterviewStatus, ResultFlag
-from interviews.scoring import recommended_outcome
+from interviews.scoring import band_for, recommended_outcome
 from interviews.services.results import band_label, score_number
 
 __all__ = ["ScoreCard", "score_card", "score_cards_build"]
@@ -175,9 +175,7 @@ def _card(
         ],
         bullets=list(result.summary_bullets or []),
     )
-    card.competencies = [
-        {"name": s.competency.name, "score": _num(s.score), "evidence": s.evidence} for s in scores
-    ]
+    card.competencies = [_competency(s, thresholds) for s in scores]
     card.flags = [
         {
             "code": flag,
@@ -208,6 +206,19 @@ def _card(
             if url:
                 card.artifacts.append({"kind": kind, "label": ARTIFACT_LABELS[kind], "url": url})
     return card
+
+
+def _competency(score: CompetencyScore, thresholds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One subscore with the band its own score falls in against the same cuts (colour and
+    words: the band is also written next to the number, never shown by colour alone)."""
+    band = band_for(score.score, thresholds) if thresholds else ""
+    return {
+        "name": score.competency.name,
+        "score": _num(score.score),
+        "evidence": score.evidence,
+        "band_label": band_label(band) if band else "",
+        "tone": BAND_TONES.get(band, "tone-other"),
+    }
 
 
 @require_GET

@@ -75,3 +75,14 @@ def screenshot_dir(tmp_path: Any) -> Any:
         target.mkdir(parents=True, exist_ok=True)
         return target
     return tmp_path
+
+
+def sign_in(page: Any, base_url: str, username: str, *, then: str = "/") -> None:
+    """Sign in through the login form (the real one, CSRF and all) and wait for ``then``."""
+    from tests.factories import UserFactory
+
+    page.goto(f"{base_url}/login/?next={then}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(UserFactory.DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}{then}")

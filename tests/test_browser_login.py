@@ -6,6 +6,7 @@ import pytest
 
 from governance.models import AccessRole
 from governance.roles import AUDITOR, HIRING_MANAGER, HIRING_OPS_ADMIN, RECRUITER
+from tests.browser import sign_in
 from tests.factories import RequisitionAccessFactory, RequisitionFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,10 +29,7 @@ def test_each_role_logs_in_and_sees_its_home_page(live_server, page, role_groups
 
     page.goto(f"{live_server.url}/")
     assert "/login/" in page.url  # anonymous users are sent to the login page
-    page.get_by_label("Username").fill("pat")
-    page.get_by_label("Password").fill(UserFactory.DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, "pat")
 
     visible, hidden = ROLE_HOME[role]
     assert page.locator(visible).is_visible()

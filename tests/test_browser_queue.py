@@ -7,7 +7,8 @@ import pytest
 from governance.models import Decision
 from interviews import scoring
 from interviews.models import ReviewReason, ReviewStatus, ReviewTask
-from tests.factories import CandidateFactory, InterviewPlanFactory, ReviewTaskFactory, UserFactory
+from tests.browser import sign_in
+from tests.factories import CandidateFactory, InterviewPlanFactory, ReviewTaskFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,11 +35,7 @@ def test_recruiter_claims_and_decides_without_a_page_reload(
     recommended = scoring.recommended_outcome(first.result.band)
     override = "Advance" if recommended != "advance" else "Decline"
 
-    page.goto(f"{live_server.url}/review/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(UserFactory.DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/review/")
+    sign_in(page, live_server.url, "alice", then="/review/")
     assert page.get_by_test_id("queue-total").inner_text() == "3"
     borderline = page.locator('#queue-counts a[data-reason="borderline"] .count')
     assert borderline.inner_text() == "2"
@@ -72,4 +69,32 @@ def test_recruiter_claims_and_decides_without_a_page_reload(
     decision = Decision.objects.get()
     assert decision.is_override
     assert decision.override_reason == "additional_evidence"
+    assert page.console_errors == []
+
+
+def test_deciding_the_last_item_shows_the_empty_state_in_place(
+    live_server, page, alice, requisition
+):
+    task = ReviewTaskFactory(
+        interview__application__requisition=requisition,
+        interview__application__candidate=CandidateFactory(first_name="Grace", last_name="Hopper"),
+        reason=ReviewReason.BORDERLINE,
+    )
+    recommended = scoring.recommended_outcome(task.result.band)
+
+    sign_in(page, live_server.url, "alice", then="/review/")
+    page.evaluate("window.__queueMarker = 'still here'")
+    assert page.get_by_test_id("queue-empty").count() == 0
+
+    row = page.locator(f"#task-{task.pk}")
+    row.get_by_role("button", name="Claim review of Grace Hopper").click()
+    row.get_by_role("button", name="Record decision").wait_for()
+    row.locator(f"input[name$='outcome'][value='{recommended}']").check()
+    row.get_by_role("button", name="Record decision").click()
+
+    page.get_by_test_id("queue-empty").wait_for()
+    assert "the queue is empty" in page.get_by_test_id("queue-empty").inner_text()
+    assert page.get_by_test_id("queue-total").inner_text() == "0"
+    assert page.evaluate("window.__queueMarker") == "still here"  # no full page load happened
+    assert Decision.objects.get().outcome == recommended
     assert page.console_errors == []

@@ -9,6 +9,7 @@ import pytest
 
 from governance.models import AccessRole, AuditEvent
 from governance.roles import HIRING_MANAGER
+from tests.browser import sign_in
 from tests.factories import (
     ApplicationFactory,
     CompetencyFactory,
@@ -63,14 +64,6 @@ def _completed(requisition, first, last, score, *, flags=(), decisions=()):
     return result
 
 
-def _login(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(UserFactory.DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
-
-
 def test_hiring_manager_reads_score_cards(live_server, page, role_groups, screenshot_dir) -> None:
     mine = RequisitionFactory(title="Customer Support Specialist", department="Support")
     theirs = RequisitionFactory(title="Account Executive", department="Sales")
@@ -91,7 +84,7 @@ def test_hiring_manager_reads_score_cards(live_server, page, role_groups, screen
     _completed(mine, "Grace", "Hopper", "84")
     other = _completed(theirs, "Alan", "Turing", "55")
 
-    _login(page, live_server, "mona")
+    sign_in(page, live_server.url, "mona")
     cards = page.locator("#manager-score-cards [data-testid=score-card]")
     assert cards.count() == 2
     assert page.get_by_text("Alan T.").count() == 0
@@ -125,7 +118,7 @@ def test_score_card_works_with_javascript_off(live_server, browser, role_groups)
     )
     try:
         page = context.new_page()
-        _login(page, live_server, "mona")
+        sign_in(page, live_server.url, "mona")
         page.get_by_role("link", name="Open score card of Ada L.").click()
         page.wait_for_url(f"**/results/{result.interview.public_id}/")
         assert page.get_by_role("heading", name="Ada L.").is_visible()

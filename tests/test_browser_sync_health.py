@@ -8,6 +8,7 @@ from governance.models import AuditEvent, StopScope
 from governance.roles import HIRING_OPS_ADMIN
 from integrations.models import InboundEventStatus, WritebackStatus
 from integrations.services import outbox
+from tests.browser import sign_in
 from tests.factories import (
     AtsConnectionFactory,
     InboundEventFactory,
@@ -49,10 +50,7 @@ def test_admin_retries_a_dead_writeback_without_a_page_load(
 
     page.goto(f"{live_server.url}/sync-health/")
     assert "/login/" in page.url
-    page.get_by_label("Username").fill("ops")
-    page.get_by_label("Password").fill(UserFactory.DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/sync-health/")
+    sign_in(page, live_server.url, "ops", then="/sync-health/")
     assert page.get_by_role("link", name="Sync health").get_attribute("aria-current") == "page"
     assert page.get_by_test_id("count-dead").inner_text() == "1"
 
@@ -90,11 +88,7 @@ def test_without_javascript_the_retry_is_a_plain_form_post(
     context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
-        page.goto(f"{live_server.url}/login/?next=/sync-health/")
-        page.get_by_label("Username").fill("ops")
-        page.get_by_label("Password").fill(UserFactory.DEFAULT_PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/sync-health/")
+        sign_in(page, live_server.url, "ops", then="/sync-health/")
 
         page.locator(f"#writeback-{dead.pk}").get_by_role("button", name="Retry").click()
 

@@ -50,7 +50,15 @@
     var form = event.target.closest && event.target.closest("form.decision-form");
     if (form) syncOverride(form);
   });
-  document.addEventListener("htmx:afterSettle", function () { syncAll(); });
+  // When the last row on the page leaves (decided), redraw the table: it then shows the items
+  // that moved up from later pages, or the empty state.
+  function refillIfEmpty() {
+    var table = document.getElementById("queue-table");
+    if (!table || !window.htmx || !table.querySelector("table") || items().length) return;
+    window.htmx.ajax("GET", window.location.href, { target: "#queue-table", swap: "outerHTML" });
+  }
+
+  document.addEventListener("htmx:afterSettle", function () { syncAll(); refillIfEmpty(); });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { syncAll(); });
   } else {

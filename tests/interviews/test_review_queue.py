@@ -276,6 +276,21 @@ def test_filters_and_counts_per_reason(client, alice, requisition) -> None:
     assert tasks[0].pk == old.pk  # oldest first by default
 
 
+def test_an_invalid_filter_is_ignored_without_dropping_the_valid_ones(
+    client, alice, requisition
+) -> None:
+    make_task(requisition, name="Ada Lovelace", reason=ReviewReason.FLAGGED)
+    make_task(requisition, name="Grace Hopper", reason=ReviewReason.BORDERLINE)
+    client.force_login(alice)
+    response = client.get(QUEUE, {"reason": "borderline", "band": "nope", "sort": "sideways"})
+    assert response.status_code == 200
+    assert "Grace Hopper" in response.text
+    assert "Ada Lovelace" not in response.text  # still filtered by the valid reason
+    assert [t.interview.application.candidate.first_name for t in response.context["tasks"]] == [
+        "Grace"
+    ]
+
+
 def test_sort_by_score(client, alice, requisition) -> None:
     low = make_task(requisition, result__score=Decimal("40.00"))
     high = make_task(requisition, result__score=Decimal("90.00"))

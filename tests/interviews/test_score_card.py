@@ -3,8 +3,10 @@ events, artifact links, query counts, no-JS."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
+import factory
 import pytest
 from django.db import connection
 from django.test import Client
@@ -28,10 +30,20 @@ pytestmark = pytest.mark.django_db
 
 def _result_on(requisition, *, competencies=2, decisions=0, **kwargs):
     result = completed_result(requisition, candidate=ADA_LOVELACE, **kwargs)
-    for n in range(competencies):
-        CompetencyScoreFactory(result=result, score=Decimal(40 + n * 5))
-    for _ in range(decisions):
-        DecisionFactory(result=result, outcome="advance", recommended_outcome="advance")
+    CompetencyScoreFactory.create_batch(
+        competencies,
+        result=result,
+        score=factory.Iterator(Decimal(40 + (n * 5) % 60) for n in range(competencies)),
+    )
+    if decisions:
+        reviewer = UserFactory()
+        DecisionFactory.create_batch(
+            decisions,
+            result=result,
+            decided_by=reviewer,
+            outcome="advance",
+            recommended_outcome="advance",
+        )
     return result
 
 
@@ -186,8 +198,8 @@ def _queries(user, url):
 def test_query_count_does_not_grow_with_competencies_or_decisions(
     alice, requisition, other_requisition
 ) -> None:
-    small = _result_on(requisition, competencies=3, decisions=3)
-    large = _result_on(requisition, competencies=10, decisions=10)
+    small = _result_on(requisition, competencies=10, decisions=10)
+    large = _result_on(requisition, competencies=500, decisions=500)
     assert _queries(alice, _url(small)) == _queries(alice, _url(large))
 
 
@@ -221,8 +233,29 @@ def test_recruiter_home_has_no_manager_cards(alice, result) -> None:
 
 def test_manager_home_query_count_does_not_grow_with_cards(role_groups, requisition) -> None:
     manager = _manager(requisition)
-    _result_on(requisition, competencies=3, decisions=1)
+    for _ in range(10):
+        _result_on(requisition, competencies=3, decisions=1)
     few = _queries(manager, reverse("home"))
-    for _ in range(6):
-        _result_on(requisition, competencies=5, decisions=2)
+    # 10 vs 500 completed interviews behind the cards (the home page shows the latest ones).
+    for _ in range(490):
+        _result_on(requisition, competencies=1, decisions=1)
     assert _queries(manager, reverse("home")) == few
+
+
+def test_each_competency_bar_takes_the_band_of_its_own_score(alice, requisition) -> None:
+    result = completed_result(requisition, candidate=ADA_LOVELACE, score=Decimal("66.50"))
+    # Default cuts 80 / 65 / 50: one subscore in each band, against an overall "Proceed".
+    for score in ("85", "70", "55", "30"):
+        CompetencyScoreFactory(result=result, score=Decimal(score))
+    body = _get(alice, _url(result)).content.decode()
+    bars = re.findall(r'class="sc-fill (tone-[a-z]+)" x="0" y="0" width="([\d.]+)"', body)
+    assert bars == [
+        ("tone-proceed", "66.5"),  # the overall bar keeps the overall band
+        ("tone-strong", "85"),
+        ("tone-proceed", "70"),
+        ("tone-borderline", "55"),
+        ("tone-low", "30"),
+    ]
+    # The band is written next to each subscore, not shown by colour alone.
+    bands = re.findall(r'<span class="sc-cband tone-[a-z]+">([^<]+)</span>', body)
+    assert bands == ["Strong", "Proceed", "Borderline", "Insufficient evidence"]
