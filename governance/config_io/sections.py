@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -27,7 +28,7 @@ from governance.config_io.schema import (
     Section,
     plain,
 )
-from governance.config_io.yaml_lines import LineMap
+from governance.config_io.yaml_lines import LineList, LineMap
 from governance.models import RetentionPolicy, StopScope, StopSwitch
 from integrations.models import (
     AtsConnection,
@@ -110,7 +111,31 @@ class StageMappingSection(Section):
         return (values["remote_stage_name"], values["remote_stage_id"])
 
 
+_BAND_REF = re.compile(r"^Band (?:#(\d+)|'([^']*)')")
+
+
 class PlanSection(Section):
+    def report(self, exc: ValidationError, item: LineMap, ctx: Context, path: str) -> None:
+        """Band problems on the line of the band they name ("Band #2 ...", "Band 'x' ...")."""
+        bands = item.get("bands")
+        messages = exc.message_dict.get("band_thresholds", [])
+        if not isinstance(bands, LineList) or not messages:
+            super().report(exc, item, ctx, path)
+            return
+        for message in messages:
+            line = item.line_of("bands")
+            match = _BAND_REF.match(message)
+            if match and match.group(1) and int(match.group(1)) <= len(bands):
+                line = bands.item_lines[int(match.group(1)) - 1]
+            elif match and match.group(2) is not None:
+                names = [band.get("name") if isinstance(band, dict) else None for band in bands]
+                if match.group(2) in names:
+                    line = bands.item_lines[names.index(match.group(2))]
+            ctx.problem(line, f"{path}: bands: {message}")
+        rest = {k: v for k, v in exc.message_dict.items() if k != "band_thresholds"}
+        if rest:
+            super().report(ValidationError(rest), item, ctx, path)
+
     def save(self, obj: Any, created: bool, item: LineMap, ctx: Context, path: str) -> bool:
         if obj.status in RUNNING and obj.activated_at is None:
             obj.activated_at = timezone.now()  # as the admin does

@@ -18,6 +18,7 @@ from interviews.models import Competency, InterviewPlan, PlanStatus, RoleFamily,
 from tests.factories import (
     AtsConnectionFactory,
     CompetencyFactory,
+    CompetencyScoreFactory,
     InterviewPlanFactory,
     RetentionPolicyFactory,
     StageMappingFactory,
@@ -226,6 +227,24 @@ def test_absent_objects_are_left_alone_unless_pruned(env: None, ada: Any) -> Non
     assert not other.active
     assert not StopSwitch.objects.filter(active=True).exists()
     assert AuditEvent.objects.filter(action="stop_switch.off").count() == 1
+
+
+def test_a_competency_with_scores_is_not_pruned() -> None:
+    score = CompetencyScoreFactory(
+        result__interview__plan__vendor__webhook_secret="",
+        result__interview__application__connection__webhook_secret="",
+    )
+    CompetencyFactory(plan=score.competency.plan, key="kept")
+    text = export_config().text
+    competency_line = f"    - key: {score.competency.key}\n"
+    start = text.index(competency_line)
+    end = text.index("    - key: kept")
+    trimmed = text[:start] + text[end:]
+
+    with pytest.raises(ConfigError, match=r"competencies\[.*\]: cannot be removed \(--prune\)"):
+        apply_config(trimmed, prune=True)
+
+    assert export_config().text == text
 
 
 def test_switching_a_stop_switch_on_needs_an_actor(env: None) -> None:

@@ -55,7 +55,7 @@ CASES: list[tuple[str, Any, str, str]] = [
     (
         "thresholds out of order",
         lambda t: replace_once(t, "      min: 50", "      min: 70"),
-        "    bands:",
+        "    - name: borderline",
         "cuts must be in strictly descending order (70 follows 65)",
     ),
     (
