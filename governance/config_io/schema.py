@@ -152,8 +152,15 @@ class Context:
         self.problems.append(Problem(line, message))
 
 
-def _fmt(value: Any) -> str:
-    return repr(value)
+def _field_changes(
+    sign: str, path: str, before: dict[str, Any], after: dict[str, Any], note: str = ""
+) -> list[str]:
+    """Diff lines, one per key whose value differs."""
+    return [
+        f"{sign} {path}.{name}: {before[name]!r} -> {after[name]!r}{note}"
+        for name in after
+        if before[name] != after[name]
+    ]
 
 
 class Section:
@@ -172,7 +179,6 @@ class Section:
         sort_key: Callable[[dict[str, Any]], Any] | None = None,
         save_first: Callable[[dict[str, Any]], bool] | None = None,
         prune: Callable[[Any], dict[str, Any]] | str | None = None,
-        help: str = "",
     ) -> None:
         self.name = name
         self.model = model
@@ -184,7 +190,6 @@ class Section:
         self._sort_key = sort_key
         self._save_first = save_first
         self.prune_rule = prune
-        self.help = help
 
     # -- describing ------------------------------------------------------------------------
 
@@ -359,14 +364,10 @@ class Section:
         if before is None:
             ctx.counts["created"] += 1
             ctx.changes.append(f"+ {path}")
-            ctx.changes.extend(f"    {name}: {_fmt(value)}" for name, value in after.items())
+            ctx.changes.extend(f"    {name}: {value!r}" for name, value in after.items())
         else:
             ctx.counts["updated"] += 1
-            ctx.changes.extend(
-                f"~ {path}.{name}: {_fmt(before[name])} -> {_fmt(after[name])}"
-                for name in after
-                if before[name] != after[name]
-            )
+            ctx.changes.extend(_field_changes("~", path, before, after))
         return obj
 
     def assign(
@@ -439,8 +440,4 @@ class Section:
         obj.save()
         after = self.values_of(obj)
         ctx.counts["pruned"] += 1
-        ctx.changes.extend(
-            f"- {path}.{name}: {_fmt(before[name])} -> {_fmt(after[name])} (not in the file)"
-            for name in after
-            if before[name] != after[name]
-        )
+        ctx.changes.extend(_field_changes("-", path, before, after, " (not in the file)"))

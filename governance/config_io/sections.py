@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from governance.config_io.errors import Problem
 from governance.config_io.schema import (
     BOOL,
     DECIMAL,
@@ -228,9 +227,7 @@ class StopSwitchSection(Section):
         from governance.stop_switch import stop_switch_off
 
         if not isinstance(ctx.actor, AbstractBaseUser):
-            ctx.problems.append(
-                Problem(line, f"{path}: switching it off (--prune) needs --actor USERNAME")
-            )
+            ctx.problem(line, f"{path}: switching it off (--prune) needs --actor USERNAME")
             return
         assert isinstance(obj, StopSwitch)  # noqa: S101 - narrows the type
         stop_switch_off(switch=obj, actor=ctx.actor)

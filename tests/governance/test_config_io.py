@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -310,6 +311,18 @@ def test_commands(tmp_path: Path, env: None, ada: Any, capsys: pytest.CaptureFix
 
     with pytest.raises(CommandError, match="No user 'nobody'"):
         call_command("apply_config", str(path), "--actor", "nobody")
+
+
+def test_commands_with_an_output_file_and_stdin(
+    tmp_path: Path, env: None, ada: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(example()))
+    call_command("apply_config", "-", "--actor", "ada", stdout=io.StringIO())
+    out = tmp_path / "out.yaml"
+
+    call_command("export_config", "-o", str(out), stderr=io.StringIO())
+
+    assert out.read_text(encoding="utf-8") == example()
 
 
 def test_every_key_is_documented() -> None:
