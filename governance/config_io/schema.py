@@ -327,7 +327,8 @@ class Section:
                 continue
             for child in self.children:
                 child.apply(item.get(child.name), obj, ctx, f"{path}.{child.name}")
-        if ctx.prune and (items is not None or not self.parent_attr):
+        # A list that is absent from the file is left alone, even with --prune.
+        if ctx.prune and items is not None:
             line = items.line if isinstance(items, LineList) else 1
             for nk, obj in existing.items():
                 if nk not in seen:

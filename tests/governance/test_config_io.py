@@ -224,6 +224,9 @@ def test_absent_objects_are_left_alone_unless_pruned(env: None, ada: Any) -> Non
         "- stop_switches[vendor acme-interviews] (switched off: not in the file)",
     }
     assert result.counts["pruned"] == 4
+    # A list left out of the file is not pruned.
+    without_sections = text.split("role_families:")[0]
+    assert apply_config(without_sections, prune=True, actor=ada).changes == []
     other.refresh_from_db()
     assert not other.active
     assert not StopSwitch.objects.filter(active=True).exists()
