@@ -110,9 +110,9 @@ def with_fields(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, An
 
 def hostile_objects(keys: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     """Objects whose well-known ``keys`` hold any JSON value, plus arbitrary extra keys."""
-    return st.fixed_dictionaries(
-        {}, optional={key: json_values for key in keys}
-    ) | st.dictionaries(odd_text, json_values, max_size=5)
+    return st.fixed_dictionaries({}, optional={key: json_values for key in keys}) | st.dictionaries(
+        odd_text, json_values, max_size=5
+    )
 
 
 def dumps(value: Any) -> bytes:

@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A database outage (restart, failover) answers 503 + Retry-After instead of a 500.
+    "integrations.middleware.DatabaseUnavailableMiddleware",
     # Last: turns a locked-out sign-in into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -64,7 +64,9 @@ def test_parse_event_of_a_hostile_payload_is_updates_or_malformed(data: st.DataO
 
 
 @given(event_type=EVENT_TYPES, payload=json_values)
-def test_parse_event_of_any_json_value_is_updates_or_malformed(event_type: str, payload: Any) -> None:
+def test_parse_event_of_any_json_value_is_updates_or_malformed(
+    event_type: str, payload: Any
+) -> None:
     if not isinstance(payload, dict):
         payload = {"interview": payload, "result": payload}
     try:
