@@ -21,8 +21,11 @@ if str(BASE_DIR) not in sys.path:
 SHARED_PG = "postgres://postgres@127.0.0.1:5432"
 
 
-def bench_database_url(name: str) -> str:
-    """The database a bench uses; exits with a clear message when PostgreSQL is unreachable."""
+def bench_database_url(name: str, *, fresh: bool = False) -> str:
+    """The database a bench uses; exits with a clear message when PostgreSQL is unreachable.
+
+    ``fresh``: the bench's own database is dropped and created again (never a DATABASE_URL).
+    """
     url = os.environ.get("DATABASE_URL")
     if url:
         if not url.startswith(("postgres://", "postgresql://")):
@@ -33,6 +36,8 @@ def bench_database_url(name: str) -> str:
     dbname = f"screenbridge_bench_{name}"
     try:
         with psycopg.connect(f"{SHARED_PG}/postgres", autocommit=True, connect_timeout=5) as conn:
+            if fresh:
+                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname])
             if exists.fetchone() is None:
                 conn.execute(f'CREATE DATABASE "{dbname}"')

@@ -67,7 +67,9 @@ def generate(slug: str, applications: int, reviews: int) -> Any:
         InterviewPlanFactory,
         RequisitionAccessFactory,
         RequisitionFactory,
+        RoleFamilyFactory,
         UserFactory,
+        VendorFactory,
     )
 
     sync_role_groups()
@@ -83,7 +85,12 @@ def generate(slug: str, applications: int, reviews: int) -> Any:
     say(f"Generating {applications} applications and {reviews} open review tasks…")
     with transaction.atomic():
         connection = AtsConnectionFactory(slug=slug, provider="greenhouse")
-        plan = InterviewPlanFactory()
+        # Explicit slugs: factory sequences restart in every process, the database persists.
+        plan = InterviewPlanFactory(
+            role_family=RoleFamilyFactory(slug=f"{slug}-family", name=f"Support {slug}"),
+            vendor=VendorFactory(slug=f"{slug}-vendor"),
+            vendor_test_id=f"{slug}-test",
+        )
         competencies = [
             CompetencyFactory(plan=plan, key="empathy", name="Empathy"),
             CompetencyFactory(plan=plan, key="clarity", name="Clarity"),

@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     args = parser.parse_args()
-    total = args.requests or (500 if args.short else 16_000)
+    total = args.requests or (500 if args.short else 4_000)
     rounds = 1 if args.short else 2
 
     database_url = bench_database_url("webhook")
