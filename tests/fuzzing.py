@@ -110,7 +110,7 @@ def with_fields(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, An
 
 def hostile_objects(keys: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     """Objects whose well-known ``keys`` hold any JSON value, plus arbitrary extra keys."""
-    return st.fixed_dictionaries({}, optional={key: json_values for key in keys}) | st.dictionaries(
+    return st.fixed_dictionaries({}, optional=dict.fromkeys(keys, json_values)) | st.dictionaries(
         odd_text, json_values, max_size=5
     )
 

@@ -338,7 +338,13 @@ class PostgresCluster:
 
 @pytest.fixture
 def private_postgres(tmp_path: Path) -> Iterator[PostgresCluster]:
-    """A private PostgreSQL cluster (skips when the server binaries are not installed)."""
+    """A private PostgreSQL cluster (skips when the server binaries are not installed).
+
+    Skipped on SQLite test runs too, like the worker tests: the PostgreSQL faults belong to the
+    PostgreSQL run.
+    """
+    if connection.vendor != "postgresql":
+        _skip_or_fail("the PostgreSQL fault tests run when DATABASE_URL points at PostgreSQL")
     bindir = postgres_bindir()
     if bindir is None:
         _skip_or_fail("the PostgreSQL server binaries (initdb, pg_ctl) are not installed")

@@ -47,7 +47,7 @@ def _env(database_url: str, broker_url: str, secret: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "tests.bench.bench_settings",
+            "DJANGO_SETTINGS_MODULE": "tests.bench.webhook_settings",
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),

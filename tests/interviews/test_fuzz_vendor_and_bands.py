@@ -70,9 +70,10 @@ def test_parse_event_of_any_json_value_is_updates_or_malformed(
     if not isinstance(payload, dict):
         payload = {"interview": payload, "result": payload}
     try:
-        parse_event(event_type, payload)
+        updates = parse_event(event_type, payload)
     except MalformedPayloadError:
-        pass
+        return
+    assert isinstance(updates, list)
 
 
 # -- the HTTP endpoint ---------------------------------------------------------------------------
