@@ -28,6 +28,8 @@ settings.register_profile(
     ],
 )
 settings.load_profile("screenbridge")
+# Properties that go through HTTP and the database take half the examples (CI time).
+through_http = settings(max_examples=max(10, settings.default.max_examples // 2))
 
 # Unicode that breaks naive code: right-to-left override, BOM, zero-width joiner, NUL and other
 # controls, a combining mark without a base, astral-plane characters, a lone surrogate escape

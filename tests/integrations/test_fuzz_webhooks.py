@@ -26,7 +26,14 @@ from integrations import registry
 from integrations.connectors import standard_webhooks
 from integrations.connectors.base import Delivery, MalformedPayloadError, SignatureError
 from integrations.models import AtsConnection, InboundEvent
-from tests.fuzzing import HOSTILE_RAW_BODIES, dumps, hostile_objects, json_values, odd_text
+from tests.fuzzing import (
+    HOSTILE_RAW_BODIES,
+    dumps,
+    hostile_objects,
+    json_values,
+    odd_text,
+    through_http,
+)
 from tests.integrations.test_signatures import (
     PROVIDERS,
     SECRETS,
@@ -172,6 +179,7 @@ def test_hostile_raw_bodies_are_answered_4xx_signed_or_not(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("provider", PROVIDERS)
+@through_http
 @given(data=st.data())
 def test_signed_hostile_deliveries_are_answered_200_or_4xx(
     provider: str, data: st.DataObject, client: Client
@@ -183,6 +191,7 @@ def test_signed_hostile_deliveries_are_answered_200_or_4xx(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("provider", PROVIDERS)
+@through_http
 @given(data=st.data())
 def test_unsigned_hostile_deliveries_are_401_and_store_nothing(
     provider: str, data: st.DataObject, client: Client

@@ -27,7 +27,14 @@ from interviews.scoring import band_for, borderline_cut, is_borderline, recommen
 from interviews.vendors.generic_http import EVENT_KINDS, parse_event
 from tests.factories import VendorFactory
 from tests.factories.interviews import DEFAULT_VENDOR_SECRET
-from tests.fuzzing import HOSTILE_RAW_BODIES, dumps, hostile_objects, json_values, odd_text
+from tests.fuzzing import (
+    HOSTILE_RAW_BODIES,
+    dumps,
+    hostile_objects,
+    json_values,
+    odd_text,
+    through_http,
+)
 from tests.interviews.test_vendor_webhooks import fixture, post, signed
 
 ALLOWED_ANSWERS = {200, 400, 401, 413, 422}
@@ -117,6 +124,7 @@ def test_hostile_raw_bodies_are_answered_4xx_signed_or_not(raw: bytes, client: C
 
 
 @pytest.mark.django_db
+@through_http
 @given(data=st.data())
 def test_signed_hostile_events_are_answered_200_or_4xx(data: st.DataObject, client: Client) -> None:
     vendor = fuzz_vendor()
@@ -129,6 +137,7 @@ def test_signed_hostile_events_are_answered_200_or_4xx(data: st.DataObject, clie
 
 
 @pytest.mark.django_db
+@through_http
 @given(data=st.data())
 def test_unsigned_hostile_events_are_401_and_store_nothing(
     data: st.DataObject, client: Client
