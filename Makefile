@@ -20,6 +20,7 @@ help:
 	@echo "make demo   - set up and serve the demo portal on http://$(HOST):$(PORT)/ (SQLite, eager Celery)"
 	@echo "make test   - set up and run the test suite (DATABASE_URL selects PostgreSQL)"
 	@echo "make lint   - ruff check, ruff format --check, makemigrations --check, manage.py check"
+	@echo "make bench  - run every benchmark (tests/bench/bench_*.py) in its short mode on PostgreSQL"
 
 venv: $(BIN)/.installed
 
@@ -55,3 +56,16 @@ format: venv
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3
+
+# Benchmarks (tests/bench/bench_*.py) in their short mode, each printing "FIGURE name = value".
+# They need PostgreSQL (DATABASE_URL, else a database of their own on 127.0.0.1:5432) and start
+# their own private redis-server, gunicorn and Celery worker. Full size: run a script without
+# --short (figures and commands in docs/operations.md).
+.PHONY: bench
+bench: venv
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "make bench needs PostgreSQL on 127.0.0.1:5432 (see .ci/run) or DATABASE_URL" >&2; exit 1; }
+	@command -v redis-server >/dev/null || { echo "make bench needs redis-server installed (it starts a private one)" >&2; exit 1; }
+	@set -e; for script in tests/bench/bench_*.py; do \
+		echo "=== $$script --short"; \
+		$(BIN)/python "$$script" --short; \
+	done

@@ -11,12 +11,14 @@ fail, so a missing service can never pass silently.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -248,3 +250,211 @@ def celery_worker(
         worker.stop()
         app.conf.update(saved)
         _reset_producer_pool(app)
+
+
+# -- a private PostgreSQL cluster (PostgreSQL restart faults) ---------------------------------
+
+
+def postgres_bindir() -> Path | None:
+    """The newest installed PostgreSQL server binaries (Debian layout), if any."""
+    for bindir in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
+            return bindir
+    found = shutil.which("pg_ctl")
+    return Path(found).parent if found and shutil.which("initdb") else None
+
+
+class PostgresCluster:
+    """A throw-away PostgreSQL cluster on a free loopback port that a test may stop and restart.
+
+    Never the machine's shared PostgreSQL (other sessions use it). Run as root, the server runs
+    as the ``postgres`` user (PostgreSQL refuses to run as root).
+    """
+
+    def __init__(self, workdir: Path, bindir: Path) -> None:
+        self.port = _free_port()
+        self.workdir = workdir
+        self.bindir = bindir
+        self.data = workdir / "pgdata"
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+        command = list(args)
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def init(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, "postgres")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c max_connections=50"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.workdir / "postgres.log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def sql(self, statement: str, dbname: str = "postgres") -> str:
+        import psycopg
+
+        with psycopg.connect(self.url(dbname), autocommit=True) as conn:
+            cursor = conn.execute(statement)
+            rows = cursor.fetchall() if cursor.description else []
+        return "\n".join("|".join(str(v) for v in row) for row in rows)
+
+
+@pytest.fixture
+def private_postgres(tmp_path: Path) -> Iterator[PostgresCluster]:
+    """A private PostgreSQL cluster (skips when the server binaries are not installed).
+
+    Skipped on SQLite test runs too, like the worker tests: the PostgreSQL faults belong to the
+    PostgreSQL run.
+    """
+    if connection.vendor != "postgresql":
+        _skip_or_fail("the PostgreSQL fault tests run when DATABASE_URL points at PostgreSQL")
+    bindir = postgres_bindir()
+    if bindir is None:
+        _skip_or_fail("the PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    assert bindir is not None
+    workdir = Path(tempfile.mkdtemp(prefix="sb-pg-"))  # /tmp: tmp_path may be unreadable
+    cluster = PostgresCluster(workdir, bindir)
+    try:
+        cluster.init()
+        cluster.start()
+    except (subprocess.SubprocessError, OSError, LookupError) as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        _skip_or_fail(f"a private PostgreSQL cluster could not be started: {exc}")
+    try:
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):  # stopped by the test already
+            cluster.stop("immediate")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# -- the app under gunicorn (fault tests and benchmarks) ----------------------------------------
+
+
+def migrate(env: dict[str, str]) -> None:
+    """``manage.py migrate`` with ``env`` (e.g. against a private database)."""
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+
+
+class Gunicorn:
+    """``gunicorn`` serving ``wsgi`` on a free loopback port (gthread workers)."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        logdir: Path,
+        *,
+        workers: int = 2,
+        threads: int = 4,
+        wsgi: str = "config.wsgi:application",
+    ) -> None:
+        self.env = env
+        self.logdir = logdir
+        self.workers = workers
+        self.threads = threads
+        self.wsgi = wsgi
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.logdir / "gunicorn.log"
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                self.wsgi,
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                str(self.workers),
+                "--threads",
+                str(self.threads),
+                "--timeout",
+                "60",
+                "--log-level",
+                "warning",
+            ],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.log()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not listen on {self.port}:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None

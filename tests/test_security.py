@@ -375,12 +375,21 @@ ATS_WEBHOOK_SECRET = "ats-webhook-secret-never-log-81d2"
 VENDOR_API_KEY = "whsec_" + "dmVuZG9yLWFwaS1rZXktbmV2ZXItbG9nLTAxMjM0NTY3"
 VENDOR_WEBHOOK_SECRET = "whsec_" + "dmVuZG9yLWhvb2stc2VjcmV0LW5ldmVyLWxvZy0wMQ=="
 BASIC_PASSWORD = "basic-auth-password-never-log-77"
+FIELD_ENCRYPTION_KEY = "field-encryption-key-never-log-5e0a"
 
 
 def test_secrets_never_reach_the_logs_in_a_webhook_to_writeback_flow(
-    client, caplog, ats_server, django_capture_on_commit_callbacks
+    client, caplog, ats_server, django_capture_on_commit_callbacks, settings
 ):
     import base64
+    import hashlib
+
+    # Every stored credential below is encrypted with this key (the raw key and the Fernet key
+    # derived from it must never be logged either).
+    settings.FIELD_ENCRYPTION_KEY = FIELD_ENCRYPTION_KEY
+    fernet_key = base64.urlsafe_b64encode(
+        hashlib.sha256(FIELD_ENCRYPTION_KEY.encode()).digest()
+    ).decode()
 
     from standardwebhooks.webhooks import Webhook
 
@@ -481,7 +490,11 @@ def test_secrets_never_reach_the_logs_in_a_webhook_to_writeback_flow(
     finally:
         vendor_server.stop()
 
-    # The secrets were really used on the wire...
+    # The secrets were really used: stored under the known field key, and on the wire...
+    from cryptography.fernet import Fernet
+
+    stored = connection.webhook_secret_encrypted.encode()
+    assert Fernet(fernet_key).decrypt(stored).decode() == ATS_WEBHOOK_SECRET
     [invite] = vendor_server.requests("POST", "/interviews")
     Webhook(VENDOR_API_KEY).verify(invite.raw_body.decode(), invite.headers)
     # Greenhouse v3: the API key is the OAuth client secret, exchanged for a bearer token.
@@ -508,6 +521,10 @@ def test_secrets_never_reach_the_logs_in_a_webhook_to_writeback_flow(
         BASIC_PASSWORD,
         basic,
         access_token,
+        FIELD_ENCRYPTION_KEY,
+        fernet_key,
+        base64.b64encode(ATS_API_KEY.encode()).decode(),
+        base64.b64encode(ATS_WEBHOOK_SECRET.encode()).decode(),
     ):
         assert secret not in text, f"{secret[:8]}… appeared in the logs"
     assert not re.search(r"(?i)authorization['\"]?\s*[:=]", text)

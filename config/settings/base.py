@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A database outage (restart, failover) answers 503 + Retry-After instead of a 500.
+    "integrations.middleware.DatabaseUnavailableMiddleware",
     # Last: turns a locked-out sign-in into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -228,6 +230,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # Eager mode is for the demo and tests only (see README); production runs real workers.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER
+# Optional separate queues (docs/operations.md, "Scaling out"): inbound processing (ATS and vendor
+# events) and writebacks each on a queue of their own, consumed by their own workers. Unset:
+# everything goes to CELERY_TASK_DEFAULT_QUEUE.
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {}
+for _queue_env, _task_names in (
+    (
+        "SCREENBRIDGE_INBOUND_QUEUE",
+        ("integrations.process_inbound_event", "interviews.process_vendor_event"),
+    ),
+    ("SCREENBRIDGE_WRITEBACK_QUEUE", ("integrations.relay_writebacks",)),
+):
+    if _queue := env.str(_queue_env, default=""):
+        CELERY_TASK_ROUTES.update({name: {"queue": _queue} for name in _task_names})
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # The outbox relay: sends due writebacks (a kick on commit makes most sends immediate).
     "relay-writebacks": {"task": "integrations.relay_writebacks", "schedule": 5.0},
