@@ -69,7 +69,6 @@ from interviews.models import (
     Vendor,
     VendorEvent,
     VendorKind,
-    WritebackFieldMapping,
 )
 from interviews.scoring import band_reasoning
 from interviews.selectors import role_family_live_connections
@@ -192,28 +191,26 @@ def _sandbox_for(
             canonical_stage=plan.trigger_stage,
         )
     else:
-        StageMapping.objects.bulk_create(
-            StageMapping(
-                connection=connection,
-                remote_stage_id=row.remote_stage_id,
-                remote_stage_name=row.remote_stage_name,
-                normalized_name=row.normalized_name,
-                canonical_stage=row.canonical_stage,
-            )
-            for row in mirror.stage_mappings.all()
-        )
-        WritebackFieldMapping.objects.bulk_create(
-            WritebackFieldMapping(
-                connection=connection,
-                source=row.source,
-                competency_key=row.competency_key,
-                target_kind=row.target_kind,
-                target_key=row.target_key,
-                active=row.active,
-            )
-            for row in mirror.field_mappings.all()
-        )
+        _copy_rows(mirror.stage_mappings.all(), connection, STAGE_MAPPING_FIELDS)
+        _copy_rows(mirror.field_mappings.all(), connection, FIELD_MAPPING_FIELDS)
     return connection
+
+
+STAGE_MAPPING_FIELDS = (
+    "remote_stage_id",
+    "remote_stage_name",
+    "normalized_name",
+    "canonical_stage",
+)
+FIELD_MAPPING_FIELDS = ("source", "competency_key", "target_kind", "target_key", "active")
+
+
+def _copy_rows(rows: QuerySet[Any], connection: AtsConnection, fields: tuple[str, ...]) -> None:
+    """Copy mapping rows of another connection onto ``connection`` (the given fields only)."""
+    rows.model.objects.bulk_create(
+        rows.model(connection=connection, **{field: getattr(row, field) for field in fields})
+        for row in rows
+    )
 
 
 def _rehearsal_requisition(connection: AtsConnection, role_family: RoleFamily) -> Requisition:

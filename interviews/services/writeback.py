@@ -235,13 +235,7 @@ def result_writeback_compose(
     for mapping in sorted(mappings, key=_mapping_order):
         if not mapping.active:
             continue
-        problems = mapping_problems(
-            provider=connection.provider,
-            source=mapping.source,
-            competency_key=mapping.competency_key,
-            target_kind=mapping.target_kind,
-            target_key=mapping.target_key,
-        )
+        problems = _problems_of(connection.provider, mapping)
         if problems:
             logger.warning(
                 "Skipping writeback mapping %s of connection %s: %s",
@@ -287,13 +281,7 @@ def result_mapping_outcomes(*, result: InterviewResult) -> list[MappingOutcome]:
     outcomes = []
     active = [m for m in connection.field_mappings.all() if m.active]
     for mapping in sorted(active, key=_mapping_order):
-        problems = mapping_problems(
-            provider=connection.provider,
-            source=mapping.source,
-            competency_key=mapping.competency_key,
-            target_kind=mapping.target_kind,
-            target_key=mapping.target_key,
-        )
+        problems = _problems_of(connection.provider, mapping)
         if problems:
             problem = "; ".join(problems.values())
         elif not _items([mapping], facts):
@@ -307,6 +295,16 @@ def result_mapping_outcomes(*, result: InterviewResult) -> list[MappingOutcome]:
             MappingOutcome(str(mapping), mapping_signature(mapping), not problem, problem)
         )
     return outcomes
+
+
+def _problems_of(provider: str, mapping: WritebackFieldMapping) -> dict[str, str]:
+    return mapping_problems(
+        provider=provider,
+        source=mapping.source,
+        competency_key=mapping.competency_key,
+        target_kind=mapping.target_kind,
+        target_key=mapping.target_key,
+    )
 
 
 def _mapping_order(mapping: WritebackFieldMapping) -> tuple[int, str, int]:
