@@ -174,7 +174,7 @@ def test_the_same_seed_gives_the_same_candidates_bands_and_writes(
 
     first, second, other = (
         [
-            (row.name, row.sample, row.band, row.score, row.review_reason)
+            (row.name, row.sample, row.band, row.score, row.review_reason, row.writebacks)
             for row in run.candidates.order_by("position")
         ]
         for run in RehearsalRun.objects.order_by("pk")
