@@ -44,6 +44,8 @@ RECORD_MODELS = [
     ("integrations", "unmappedstage"),
     ("interviews", "vendorevent"),
     ("interviews", "launchskip"),
+    ("interviews", "rehearsalrun"),
+    ("interviews", "rehearsalcandidate"),
     ("governance", "stopswitch"),
     ("interviews", "interview"),
     ("interviews", "interviewresult"),

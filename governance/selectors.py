@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from governance.models import Decision
+from governance.models import DataCategory, Decision, RetentionPolicy
 from governance.permissions import decisions_visible_to
 from interviews.models import CompetencyScore, Interview, InterviewResult
 
-__all__ = ["decision_latest", "decisions_list", "result_competency_scores"]
+__all__ = [
+    "data_category_labels",
+    "decision_latest",
+    "decisions_list",
+    "result_competency_scores",
+    "retention_categories_covered",
+]
 
 
 def decisions_list(
@@ -46,4 +52,18 @@ def result_competency_scores(*, result: InterviewResult) -> QuerySet[CompetencyS
     """A result's subscores in the plan's competency order, with the competency loaded."""
     return result.competency_scores.select_related("competency").order_by(
         "competency__position", "competency__pk"
+    )
+
+
+def data_category_labels() -> dict[str, str]:
+    """Every retention data category (``DataCategory``) and its label."""
+    return {str(value): str(label) for value, label in DataCategory.choices}
+
+
+def retention_categories_covered(*, role_family: Any) -> set[str]:
+    """Data categories an active retention policy covers for ``role_family`` (or globally)."""
+    return set(
+        RetentionPolicy.objects.filter(active=True)
+        .filter(Q(role_family__isnull=True) | Q(role_family=role_family))
+        .values_list("data_category", flat=True)
     )

@@ -232,6 +232,11 @@ class Candidate(models.Model):
         blank=True,
         help_text='Consents the candidate has given, e.g. ["ai_interview"].',
     )
+    # Made up by a rehearsal (never a person): kept off metrics and never launched by a stage
+    # change; rehearsals create them on their own sandbox connection only.
+    is_synthetic = models.BooleanField(
+        default=False, help_text="A synthetic candidate of a rehearsal run, not a person."
+    )
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

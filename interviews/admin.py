@@ -13,7 +13,9 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from integrations.admin import ReadOnlyAdminMixin
 from interviews.admin_filters import PlanListFilter
@@ -24,6 +26,8 @@ from interviews.models import (
     InterviewPlan,
     InterviewResult,
     PlanStatus,
+    RehearsalCandidate,
+    RehearsalRun,
     ReviewTask,
     RoleFamily,
     RoleFamilyMembership,
@@ -124,6 +128,18 @@ class InterviewPlanAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        stored = (
+            InterviewPlan.objects.filter(pk=self.instance.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if cleaned.get("status") == PlanStatus.LIVE and stored != PlanStatus.LIVE:
+            # Pilot → live only through services.golive (the readiness checklist).
+            self.add_error(
+                "status",
+                "A plan goes live only from its go-live readiness page: save it as pilot, "
+                "then use “Go-live readiness” once its checklist passes.",
+            )
         role_family = cleaned.get("role_family")
         trigger_stage = cleaned.get("trigger_stage")
         if cleaned.get("status") in RUNNING_STATUSES and role_family and trigger_stage:
@@ -163,14 +179,36 @@ class InterviewPlanAdmin(admin.ModelAdmin):
     autocomplete_fields = ["role_family"]
     inlines = [CompetencyInline]
     save_on_top = True
-    readonly_fields = ["activated_at", "created_at", "updated_at"]
+    readonly_fields = ["go_live_readiness", "activated_at", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["role_family", "name", "trigger_stage", "status", "activated_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "role_family",
+                    "name",
+                    "trigger_stage",
+                    "status",
+                    "go_live_readiness",
+                    "activated_at",
+                ]
+            },
+        ),
         ("Vendor", {"fields": ["vendor", "vendor_test_id", "launch_mode"]}),
         ("Scoring", {"fields": ["band_thresholds", "borderline_margin", "pilot_review_share"]}),
         ("Invitations", {"fields": ["expiry_days", "reminder_after_hours", "required_consents"]}),
         ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    @admin.display(description="Go-live readiness")
+    def go_live_readiness(self, obj: InterviewPlan) -> str:
+        if obj.pk is None:
+            return "Save the plan first."
+        return format_html(
+            '<a class="button" href="{}">Go-live readiness and rehearsals</a> '
+            "(a plan goes from pilot to live only there)",
+            reverse("interviews:plan-readiness", args=[obj.pk]),
+        )
 
     def save_model(
         self, request: HttpRequest, obj: InterviewPlan, form: forms.ModelForm, change: bool
@@ -327,3 +365,36 @@ class ReviewTaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 # Admin pages of the launch, results and vendor features, each in its own module.
 from interviews import admin_launch, admin_results, admin_vendors  # noqa: E402, F401
+
+# -- rehearsals (read-only) --------------------------------------------------------------------
+
+
+class RehearsalCandidateInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RehearsalCandidate
+    fields = ["position", "name", "sample", "outcome", "score", "band", "review_reason", "rejected"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = False
+
+
+@admin.register(RehearsalRun)
+class RehearsalRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "plan", "mirrored_connection", "status", "started_at"]
+    list_filter = ["status"]
+    list_select_related = ["plan__role_family", "mirrored_connection"]
+    inlines = [RehearsalCandidateInline]
+    readonly_fields = ["run_page"]
+
+    @admin.display(description="Page")
+    def run_page(self, obj: RehearsalRun) -> str:
+        return format_html(
+            '<a href="{}">Per-candidate table</a>',
+            reverse("interviews:rehearsal-run", args=[obj.pk]),
+        )
+
+
+@admin.register(RehearsalCandidate)
+class RehearsalCandidateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "run", "position", "outcome", "band", "review_reason", "rejected"]
+    list_filter = ["outcome", "rejected"]
+    list_select_related = ["run__plan"]

@@ -51,3 +51,18 @@ def is_borderline(score: Decimal, thresholds: list[dict[str, Any]], margin: Deci
 def recommended_outcome(band: str) -> str:
     """The decision ("advance", "hold" or "decline") a band suggests; a person still decides."""
     return BAND_RECOMMENDATION.get(band, "hold")
+
+
+def band_reasoning(score: Decimal, thresholds: list[dict[str, Any]]) -> str:
+    """How ``score`` mapped to its band, in words: "66 ≥ 65 (proceed); strong needs 80"."""
+    band = band_for(score, thresholds)
+    index = next(i for i, b in enumerate(thresholds) if b["name"] == band)
+    text = f"{_plain(score)} ≥ {_plain(_cut(thresholds[index]))} ({band})"
+    if index > 0:
+        above = thresholds[index - 1]
+        text += f"; {above['name']} needs {_plain(_cut(above))}"
+    return text
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral() else str(value)

@@ -11,13 +11,16 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
-from integrations.models import Application
+from integrations.models import Application, AtsConnection, ConnectionMode
 from interviews.models import (
     Interview,
     InterviewPlan,
     InterviewStatus,
     LaunchSkip,
     LaunchSkipReason,
+    RehearsalRun,
+    RehearsalStatus,
+    RoleFamily,
 )
 
 OPEN_STATUSES = (InterviewStatus.PENDING, InterviewStatus.INVITED, InterviewStatus.STARTED)
@@ -32,6 +35,8 @@ __all__ = [
     "interviews_open_for_application",
     "interviews_reminder_due",
     "launch_skips_list",
+    "rehearsal_latest",
+    "role_family_live_connections",
 ]
 
 
@@ -143,3 +148,21 @@ def interviews_invite_stuck(*, claimed_before: dt.datetime, limit: int) -> Query
     return Interview.objects.filter(
         status=InterviewStatus.PENDING, invited_at__lt=claimed_before
     ).order_by("invited_at", "pk")[:limit]
+
+
+def role_family_live_connections(*, role_family: RoleFamily) -> QuerySet[AtsConnection]:
+    """The live ATS connections with requisitions in ``role_family`` (what going live uses)."""
+    return AtsConnection.objects.filter(
+        mode=ConnectionMode.LIVE,
+        requisitions__role_family_membership__role_family=role_family,
+    ).distinct()
+
+
+def rehearsal_latest(
+    *, plan: InterviewPlan, mirrored_connection: AtsConnection | None = None
+) -> RehearsalRun | None:
+    """The newest completed rehearsal of ``plan`` (that mirrored ``mirrored_connection``)."""
+    runs = RehearsalRun.objects.filter(plan=plan, status=RehearsalStatus.COMPLETED)
+    if mirrored_connection is not None:
+        runs = runs.filter(mirrored_connection=mirrored_connection)
+    return runs.order_by("-started_at", "-pk").first()

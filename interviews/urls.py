@@ -11,4 +11,5 @@ urlpatterns = [
     path("partners/", include("interviews.partner_urls")),
     path("review/", include("interviews.queue_urls")),
     path("results/", include("interviews.scorecard_urls")),
+    path("plans/", include("interviews.plan_urls")),
 ]

@@ -29,6 +29,7 @@ from tests.factories import (
     AtsConnectionFactory,
     InterviewFactory,
     InterviewResultFactory,
+    RehearsalRunFactory,
     RequisitionAccessFactory,
     RequisitionFactory,
     ReviewTaskFactory,
@@ -86,6 +87,9 @@ PERSON_ENDPOINTS = {
     "interviews:review-release",
     "interviews:review-decide",
     "governance:sync-health-writeback-retry",
+    "interviews:plan-readiness",
+    "interviews:plan-go-live",
+    "interviews:rehearsal-run",
 }
 
 
@@ -168,6 +172,9 @@ def _assert_no_leak(response: Any) -> None:
     for marker in SECRET_MARKERS:
         assert marker not in body, f"{marker!r} leaked in a {response.status_code} answer"
 
+
+# Signed-in people who are not hiring-ops admins.
+READ_WHO = ("alice", "charlie", "hank", "audrey")
 
 # Who may read which result: (user, "mine"/"theirs") → allowed?
 READ_ACCESS = {
@@ -400,3 +407,27 @@ def test_people_without_staff_status_never_reach_an_admin_object_page(
         response = client.get(reverse(name, args=[obj.pk]))
         assert response.status_code == 302
         assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(("who", "allowed"), [("ada", True), *((w, False) for w in READ_WHO)])
+def test_only_admins_open_readiness_and_rehearsal_pages(
+    world: World, who: str, allowed: bool
+) -> None:
+    plan = world.mine.interview.plan
+    plan.status = "pilot"
+    plan.save()
+    run = RehearsalRunFactory(plan=plan)
+    client = _client(world, who)
+    for route, pk in [
+        ("interviews:plan-readiness", run.plan.pk),
+        ("interviews:rehearsal-run", run.pk),
+    ]:
+        response = client.get(reverse(route, args=[pk]))
+        assert response.status_code == (200 if allowed else 403), route
+        if not allowed:
+            _assert_no_leak(response)
+    response = client.post(reverse("interviews:plan-go-live", args=[run.plan.pk]))
+    # The admin's post is refused by the checklist (200, the form again); others get 403.
+    assert response.status_code == (200 if allowed else 403)
+    run.plan.refresh_from_db()
+    assert run.plan.status == "pilot"

@@ -46,6 +46,8 @@ from interviews.models import (
     InterviewPlan,
     InterviewResult,
     LaunchSkip,
+    RehearsalCandidate,
+    RehearsalRun,
     ReviewTask,
     RoleFamily,
     RoleFamilyMembership,
@@ -125,6 +127,12 @@ def make_pipeline(connection: AtsConnection, index: int, user: Any) -> dict[str,
     )
     VendorEvent.objects.create(vendor=vendor, delivery_id=f"d-{index}", raw_body="{}")
     LaunchSkip.objects.create(application=application, plan=plan, reason="plan_paused")
+    run = RehearsalRun.objects.create(
+        plan=plan, connection=connection, vendor=vendor, candidates_requested=1
+    )
+    RehearsalCandidate.objects.create(
+        run=run, position=1, application=application, interview=interview, name="Ada L"
+    )
     StopSwitch.objects.create(scope="plan", plan=plan, reason="Vendor outage", switched_on_by=user)
     WritebackFieldMapping.objects.create(
         connection=connection, source="band", target_kind="note", target_key=f"Band {index}"

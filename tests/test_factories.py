@@ -46,6 +46,8 @@ ALL_FACTORIES = [
     f.VendorEventFactory,
     f.VendorFactory,
     f.WritebackFieldMappingFactory,
+    f.RehearsalRunFactory,
+    f.RehearsalCandidateFactory,
 ]
 
 

@@ -18,9 +18,12 @@ A connector is three parts that live in ``integrations/connectors/<provider>/``:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from integrations.http import AtsPermanentError
 
 if TYPE_CHECKING:
     from integrations.models import AtsConnection, WritebackJob
@@ -92,12 +95,38 @@ class WritebackOutcome:
     remote_reference: str = ""  # e.g. the created note id
 
 
+class SandboxWriteRefusedError(AtsPermanentError):
+    """A write to the ATS of a sandbox connection: refused before anything is sent."""
+
+
+def _refuse_in_sandbox(send: Callable[..., WritebackOutcome]) -> Callable[..., WritebackOutcome]:
+    @functools.wraps(send)
+    def guarded(self: AtsClient, job: WritebackJob) -> WritebackOutcome:
+        if self.connection.is_sandbox:
+            raise SandboxWriteRefusedError(
+                f"{self.connection.slug} is a sandbox connection: nothing is written to its ATS"
+            )
+        return send(self, job)
+
+    return guarded
+
+
 class AtsClient:
     """Base of the outbound clients. Subclasses implement the provider's calls.
 
     Errors are the typed exceptions of ``integrations.http`` (timeouts, 429 with retry-after,
     5xx, auth and other permanent 4xx); the writeback relay decides on retries from them.
+
+    Every subclass's ``send_writeback`` is wrapped so that a **sandbox** connection never
+    writes: the outbox already records sandbox jobs without sending, and this is the lowest
+    layer's guarantee should any other caller (a shell, a future task) try.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        send = cls.__dict__.get("send_writeback")
+        if send is not None:
+            cls.send_writeback = _refuse_in_sandbox(send)  # type: ignore[method-assign]
 
     def __init__(self, connection: AtsConnection) -> None:
         self.connection = connection

@@ -1,7 +1,7 @@
 """Interview plans per role family, interviews, their results and the human review queue.
 
-One package, three modules: ``plans`` (configuration), ``records`` (what happened to whom)
-and ``ledgers`` (vendor deliveries, writeback field mappings).
+One package: ``plans`` (configuration), ``records`` (what happened to whom), ``ledgers``
+(vendor deliveries, writeback field mappings) and ``rehearsals`` (rehearsal runs).
 """
 
 from __future__ import annotations
@@ -40,6 +40,12 @@ from interviews.models.records import (
     ReviewStatus,
     ReviewTask,
 )
+from interviews.models.rehearsals import (
+    RehearsalCandidate,
+    RehearsalOutcome,
+    RehearsalRun,
+    RehearsalStatus,
+)
 
 __all__ = [
     "INTERVIEW_TRANSITIONS",
@@ -55,6 +61,10 @@ __all__ = [
     "LaunchSource",
     "MembershipSource",
     "PlanStatus",
+    "RehearsalCandidate",
+    "RehearsalOutcome",
+    "RehearsalRun",
+    "RehearsalStatus",
     "ResultField",
     "ResultFlag",
     "RetentionClass",

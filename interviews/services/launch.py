@@ -65,6 +65,7 @@ from interviews.models import (
     LaunchSkipReason,
     LaunchSource,
     PlanStatus,
+    Vendor,
     VendorKind,
 )
 from interviews.services.lifecycle import clip_text, interview_cancel
@@ -232,6 +233,10 @@ def application_stage_changed_handle(
         _interviews_cancel_for_stage(application, new)
         if new in OUTCOMES or new == CanonicalStage.UNMAPPED:
             return []
+        if application.candidate.is_synthetic:
+            # A rehearsal launches its own interview with the rehearsal vendor; a stage change
+            # must never send a synthetic candidate to a plan's real vendor.
+            return []
 
         plans = list(
             InterviewPlan.objects.filter(launch_mode=LaunchMode.STAGE_CHANGE).select_related(
@@ -343,16 +348,18 @@ def interview_launch(
     source: LaunchSource | str = LaunchSource.STAGE_CHANGE,
     callback_url: str = "",
     stage_entered_at: dt.datetime | None = None,
+    vendor: Vendor | None = None,
 ) -> Interview:
     """The one Interview of ``application`` under ``plan``, created pending if there is none.
 
     Duplicate and concurrent calls return the existing interview and create nothing. A new
     interview's invitation is enqueued after commit. Checks nothing: call
     :func:`interview_launch_check` first. ``is_rehearsal`` follows the connection's sandbox
-    mode; ``stage_entered_at`` defaults to the application's.
+    mode; ``stage_entered_at`` defaults to the application's. ``vendor`` replaces the plan's
+    vendor (a rehearsal run uses the rehearsal vendor).
     """
     defaults: dict[str, Any] = {
-        "vendor": plan.vendor,
+        "vendor": vendor or plan.vendor,
         "launch_source": source,
         "callback_url": callback_url,
         "is_rehearsal": application.connection.is_sandbox,

@@ -235,13 +235,7 @@ def result_writeback_compose(
     for mapping in sorted(mappings, key=_mapping_order):
         if not mapping.active:
             continue
-        problems = mapping_problems(
-            provider=connection.provider,
-            source=mapping.source,
-            competency_key=mapping.competency_key,
-            target_kind=mapping.target_kind,
-            target_key=mapping.target_key,
-        )
+        problems = _problems_of(connection.provider, mapping)
         if problems:
             logger.warning(
                 "Skipping writeback mapping %s of connection %s: %s",
@@ -258,6 +252,59 @@ def result_writeback_compose(
             if spec is not None:
                 specs.append(spec)
     return specs
+
+
+@dataclass(frozen=True)
+class MappingOutcome:
+    """Whether one active field mapping wrote a value for a result, and why not."""
+
+    mapping: str
+    signature: tuple[str, str, str, str]
+    written: bool
+    problem: str = ""
+
+
+def mapping_signature(mapping: WritebackFieldMapping) -> tuple[str, str, str, str]:
+    """What identifies a mapping across connections: source, competency, kind, target key."""
+    return (mapping.source, mapping.competency_key, mapping.target_kind, mapping.target_key)
+
+
+def result_mapping_outcomes(*, result: InterviewResult) -> list[MappingOutcome]:
+    """For each active field mapping of the result's connection: written, or rejected and why.
+
+    A mapping is rejected when the provider cannot take it (:func:`mapping_problems`) or when
+    it has no value for this result (a competency the plan does not score): in both cases
+    :func:`result_writeback_compose` leaves it out, so the ATS field stays as it was.
+    """
+    connection = result.interview.application.connection
+    facts = _facts(result)
+    outcomes = []
+    active = [m for m in connection.field_mappings.all() if m.active]
+    for mapping in sorted(active, key=_mapping_order):
+        problems = _problems_of(connection.provider, mapping)
+        if problems:
+            problem = "; ".join(problems.values())
+        elif not _items([mapping], facts):
+            problem = (
+                f"no value: competency “{mapping.competency_key}” has no subscore in this "
+                "result (the plan does not score it)"
+            )
+        else:
+            problem = ""
+        outcomes.append(
+            MappingOutcome(str(mapping), mapping_signature(mapping), not problem, problem)
+        )
+    return outcomes
+
+
+def _problems_of(provider: str, mapping: WritebackFieldMapping) -> dict[str, str]:
+    return mapping_problems(
+        provider=provider,
+        source=mapping.source,
+        competency_key=mapping.competency_key,
+        target_kind=mapping.target_kind,
+        target_key=mapping.target_key,
+    )
 
 
 def _mapping_order(mapping: WritebackFieldMapping) -> tuple[int, str, int]:

@@ -30,7 +30,9 @@ Which result (deterministic — the same interview always gets the same result):
    ``score`` and competency scores use ``scale_max`` (default 100); ``summary``, ``flags``,
    ``confidence``, ``transcript``... are those of the protocol's ``result`` object. E-mails
    match case-insensitively. Competencies default to the sample score, adjusted per competency.
-2. Otherwise a built-in sample chosen from a hash of the interview's public id among
+2. Otherwise, for a synthetic candidate of a rehearsal run (``manage.py rehearse``), the
+   built-in sample the run's seed assigned to it, so a run is repeatable with ``--seed``.
+3. Otherwise a built-in sample chosen from a hash of the interview's public id among
    :data:`DEFAULT_SAMPLES` (strong, proceed, proceed near the cut, borderline, insufficient
    evidence, and one with an integrity flag), scored on each of the plan's competencies.
 
@@ -51,7 +53,7 @@ from django.utils import timezone
 
 from integrations.connectors.base import Delivery, SignatureError
 from integrations.http import AtsPermanentError
-from interviews.models import Interview
+from interviews.models import Interview, RehearsalCandidate
 from interviews.selectors import interview_for_vendor_call
 from interviews.services.vendor_events import vendor_event_store
 from interviews.vendors.base import Invitation, VendorAdapter, VendorUpdate
@@ -207,8 +209,21 @@ def sample_for(interview: Interview) -> Mapping[str, Any]:
         for index, entry in enumerate(script):
             if isinstance(entry, Mapping) and _matches(entry.get("match"), candidate):
                 return {"name": f"script-{index + 1}", **entry}
+    assigned = _assigned_sample(interview)
+    if assigned is not None:
+        return assigned
     digest = hashlib.sha256(str(interview.public_id).encode()).digest()
     return DEFAULT_SAMPLES[int.from_bytes(digest[:8], "big") % len(DEFAULT_SAMPLES)]
+
+
+def _assigned_sample(interview: Interview) -> Mapping[str, Any] | None:
+    """The built-in sample a rehearsal run's seed gave this synthetic candidate, if any."""
+    name = (
+        RehearsalCandidate.objects.filter(application_id=interview.application_id)
+        .values_list("sample", flat=True)
+        .first()
+    )
+    return next((sample for sample in DEFAULT_SAMPLES if sample["name"] == name), None)
 
 
 def _matches(match: Any, candidate: Any) -> bool:

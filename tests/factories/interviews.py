@@ -21,6 +21,8 @@ from interviews.models import (
     LaunchSkip,
     LaunchSkipReason,
     PlanStatus,
+    RehearsalCandidate,
+    RehearsalRun,
     ResultField,
     ResultFlag,
     ReviewReason,
@@ -283,3 +285,31 @@ class WritebackFieldMappingFactory(DjangoModelFactory[WritebackFieldMapping]):
     source = ResultField.BAND
     target_kind = WritebackKind.CUSTOM_FIELDS
     target_key = factory.Sequence(lambda n: f"ai_interview_band_{n}")
+
+
+class RehearsalRunFactory(DjangoModelFactory[RehearsalRun]):
+    class Meta:
+        model = RehearsalRun
+
+    plan = factory.SubFactory(InterviewPlanFactory)
+    connection = factory.SubFactory(AtsConnectionFactory, mode="sandbox")
+    vendor = factory.SubFactory(
+        VendorFactory, kind=VendorKind.REHEARSAL, base_url="", webhook_secret=""
+    )
+    status = "completed"
+    candidates_requested = 1
+    finished_at = factory.LazyFunction(timezone.now)
+
+
+class RehearsalCandidateFactory(DjangoModelFactory[RehearsalCandidate]):
+    class Meta:
+        model = RehearsalCandidate
+
+    run = factory.SubFactory(RehearsalRunFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    name = "Amara Okafor"
+    sample = "proceed"
+    outcome = "completed"
+    score = Decimal("72.00")
+    band = "proceed"
+    band_reasoning = "72 ≥ 65 (proceed); strong needs 80"

@@ -168,6 +168,20 @@ def test_the_invitation_goes_out_after_commit(django_capture_on_commit_callbacks
     assert interview.status == InterviewStatus.INVITED
 
 
+@pytest.mark.parametrize("synthetic", [False, True])
+def test_a_synthetic_candidate_is_never_launched_by_a_stage_change(synthetic, vendor_calls):
+    # Rehearsal runs launch their own interview with the rehearsal vendor; the plan's real
+    # vendor must never see a made-up candidate, even on a live plan.
+    plan = InterviewPlanFactory(status=PlanStatus.LIVE)
+    application = applicant(plan, candidate__is_synthetic=synthetic)
+
+    launched = move(application, AI)
+
+    assert len(launched) == (0 if synthetic else 1)
+    assert Interview.objects.exists() is not synthetic
+    assert skips(application) == []
+
+
 def test_entering_another_stage_launches_nothing():
     plan = InterviewPlanFactory(trigger_stage=AI)
     application = applicant(plan)

@@ -1,0 +1,255 @@
+"""Go-live readiness: the checklist a plan must pass to move from ``pilot`` to ``live``.
+
+Each item is one small function in :data:`CHECKS`: it takes the plan and returns a
+:class:`CheckResult` (key, name, passed, message, details). :func:`readiness_evaluate` runs them
+all; ``services.golive.plan_go_live`` refuses to go live while any fails (unless an admin
+overrides with a written reason, which is audited), the readiness page shows them and
+``manage.py rehearse`` prints them at the end.
+
+Adding an item is a few lines::
+
+    def calibration_reached_agreement(plan: InterviewPlan) -> CheckResult:
+        name = "Calibration reached agreement"
+        ...
+        return CheckResult("calibration", name, passed, message, details)
+
+    CHECKS.append(calibration_reached_agreement)
+
+A check that raises counts as failed (its message says so): a broken check never lets a plan
+through.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from governance.selectors import data_category_labels, retention_categories_covered
+from integrations.models import AtsConnection, CanonicalStage, UnmappedStage
+from interviews.models import InterviewPlan, InterviewResult, LaunchMode, RehearsalOutcome
+from interviews.selectors import rehearsal_latest, role_family_live_connections
+from interviews.services.writeback import mapping_signature
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CHECKS",
+    "CheckResult",
+    "Readiness",
+    "field_mappings_rehearsed",
+    "plan_data_categories",
+    "readiness_evaluate",
+    "retention_covers_artifacts",
+    "trigger_path_mapped",
+]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One checklist item's verdict: ``message`` says why in one sentence, ``details`` list
+    what to fix (or what was checked)."""
+
+    key: str
+    name: str
+    passed: bool
+    message: str
+    details: tuple[str, ...] = ()
+
+
+Check = Callable[[InterviewPlan], CheckResult]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """All checklist items of one plan."""
+
+    plan: InterviewPlan
+    results: tuple[CheckResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed for result in self.results)
+
+    @property
+    def failing(self) -> list[CheckResult]:
+        return [result for result in self.results if not result.passed]
+
+    def summary(self) -> str:
+        """One line naming every failing item, or saying all passed."""
+        if self.passed:
+            return f"All {len(self.results)} readiness checks pass."
+        return "Not ready: " + "; ".join(f"{r.name} — {r.message}" for r in self.failing)
+
+
+def readiness_evaluate(plan: InterviewPlan, checks: Iterable[Check] | None = None) -> Readiness:
+    """Run every check (default :data:`CHECKS`) on ``plan``."""
+    results = []
+    for check in CHECKS if checks is None else checks:
+        try:
+            results.append(check(plan))
+        except Exception as exc:
+            logger.exception("readiness check %s failed on plan %s", check.__name__, plan.pk)
+            name = check.__name__.replace("_", " ").capitalize()
+            results.append(
+                CheckResult(check.__name__, name, False, f"The check itself failed: {exc}")
+            )
+    return Readiness(plan, tuple(results))
+
+
+def _serving(plan: InterviewPlan) -> list[AtsConnection]:
+    return list(role_family_live_connections(role_family=plan.role_family).order_by("name"))
+
+
+def _no_connection(key: str, name: str, plan: InterviewPlan) -> CheckResult:
+    return CheckResult(
+        key,
+        name,
+        False,
+        f"No live ATS connection has requisitions in “{plan.role_family}”, so nothing would "
+        "reach the plan.",
+    )
+
+
+# -- the items ---------------------------------------------------------------------------------
+
+
+def trigger_path_mapped(plan: InterviewPlan) -> CheckResult:
+    """Each live connection of the family maps a remote stage to the trigger stage, and has
+    no remote stage waiting unmapped (a candidate there could pass the trigger unseen)."""
+    key, name = "trigger_path_mapped", "Every stage on the trigger path is mapped"
+    connections = _serving(plan)
+    if not connections:
+        return _no_connection(key, name, plan)
+    trigger = CanonicalStage(plan.trigger_stage).label
+    problems = []
+    for connection in connections:
+        if (
+            plan.launch_mode == LaunchMode.STAGE_CHANGE
+            and not connection.stage_mappings.filter(canonical_stage=plan.trigger_stage).exists()
+        ):
+            problems.append(f"{connection.name}: no remote stage maps to the trigger “{trigger}”.")
+        problems.extend(
+            f"{connection.name}: stage “{stage.remote_stage_name or stage.remote_stage_id}” is "
+            f"not mapped (seen {stage.seen_count}×)."
+            for stage in UnmappedStage.objects.filter(
+                connection=connection, resolved_at__isnull=True
+            ).order_by("remote_stage_name", "remote_stage_id")
+        )
+    names = ", ".join(c.name for c in connections)
+    if problems:
+        message = f"{len(problems)} stage problem(s) on {names}."
+    else:
+        message = f"The trigger “{trigger}” is mapped and no stage is unmapped on {names}."
+    return CheckResult(key, name, not problems, message, tuple(problems))
+
+
+def field_mappings_rehearsed(plan: InterviewPlan) -> CheckResult:
+    """Per live connection: the newest completed rehearsal that mirrored it wrote every
+    active field mapping it has now, for at least one candidate, and rejected none."""
+    key, name = "field_mappings_rehearsed", "Every field mapping was exercised by a rehearsal"
+    connections = _serving(plan)
+    if not connections:
+        return _no_connection(key, name, plan)
+    problems = []
+    checked = []
+    command = f"manage.py rehearse --role-family {plan.role_family.slug}"
+    for connection in connections:
+        run = rehearsal_latest(plan=plan, mirrored_connection=connection)
+        if run is None:
+            problems.append(
+                f"{connection.name}: no completed rehearsal yet — run "
+                f"`{command} --connection {connection.slug}`."
+            )
+            continue
+        rows = list(run.candidates.filter(outcome=RehearsalOutcome.COMPLETED))
+        rejected = [row for row in rows if row.rejected]
+        for row in rejected[:5]:
+            reasons = "; ".join(m["problem"] for m in row.mappings if not m["written"])
+            problems.append(f"{connection.name}, rehearsal #{run.pk}, {row.name}: {reasons}")
+        if len(rejected) > 5:
+            problems.append(f"… and {len(rejected) - 5} more candidate(s) with rejected writes.")
+        if not any(row.writebacks for row in rows):
+            problems.append(
+                f"{connection.name}: rehearsal #{run.pk} wrote nothing back for any candidate."
+            )
+        written = {tuple(m["signature"]) for row in rows for m in row.mappings if m.get("written")}
+        problems.extend(
+            f"{connection.name}: mapping “{mapping}” was not exercised by rehearsal "
+            f"#{run.pk} (added or changed since?) — rehearse again."
+            for mapping in connection.field_mappings.filter(active=True)
+            if mapping_signature(mapping) not in written
+        )
+        checked.append(f"{connection.name}: rehearsal #{run.pk}, {len(rows)} result(s)")
+    message = (
+        f"{len(problems)} problem(s) with the writebacks."
+        if problems
+        else "The latest rehearsals wrote every field mapping and rejected none."
+    )
+    return CheckResult(key, name, not problems, message, tuple(problems or checked))
+
+
+# Artifact kinds a result can link to, by the result field holding the link.
+ARTIFACT_FIELDS = {
+    "transcript": "transcript_url",
+    "recording": "recording_url",
+    "report": "report_url",
+}
+
+
+def plan_data_categories(plan: InterviewPlan) -> dict[str, str]:
+    """The retention data categories the plan produces, each with why.
+
+    Always: candidate personal data (synced from the ATS), raw webhook bodies (stored before
+    processing) and raw vendor payloads (kept with each result). Artifacts: the kinds the
+    vendor's settings declare in ``"artifacts"`` (e.g. ``["transcript", "report"]``), else the
+    transcript and report the vendor protocol sends; plus any kind a result of the plan
+    (rehearsals included) actually links to.
+    """
+    produced = {
+        "candidate_pii": "candidates are synced from the ATS",
+        "inbound_event": "ATS webhook bodies are stored before processing",
+        "raw_vendor_payload": "each result keeps the vendor's payload",
+    }
+    declared = (plan.vendor.settings or {}).get("artifacts")
+    if isinstance(declared, list):
+        for kind in declared:
+            if kind in ARTIFACT_FIELDS:
+                produced[kind] = "the vendor's settings declare it"
+    else:
+        produced["transcript"] = "the vendor protocol sends transcripts"
+        produced["report"] = "the vendor protocol sends report links"
+    results = InterviewResult.objects.filter(interview__plan=plan)
+    for kind, field in ARTIFACT_FIELDS.items():
+        if kind not in produced and results.exclude(**{field: ""}).exists():
+            produced[kind] = "results of this plan link to it"
+    return produced
+
+
+def retention_covers_artifacts(plan: InterviewPlan) -> CheckResult:
+    """An active retention policy (for the family or global) covers each category produced."""
+    key, name = "retention_covers_artifacts", "Retention policies cover every artifact kind"
+    produced = plan_data_categories(plan)
+    covered = retention_categories_covered(role_family=plan.role_family)
+    labels = data_category_labels()
+    missing = [
+        f"{labels.get(category, category)}: no active retention policy ({why})."
+        for category, why in produced.items()
+        if category not in covered
+    ]
+    kinds = ", ".join(labels.get(category, category) for category in produced)
+    message = (
+        f"{len(missing)} of {len(produced)} data categories have no retention policy."
+        if missing
+        else f"Each category the plan produces has a retention policy: {kinds}."
+    )
+    return CheckResult(key, name, not missing, message, tuple(missing))
+
+
+# The checklist, in the order it is shown. Calibration agreement, jurisdiction registrations
+# and pilot metrics join here when their models exist (see docs/interview-plans.md).
+CHECKS: list[Check] = [
+    trigger_path_mapped,
+    field_mappings_rehearsed,
+    retention_covers_artifacts,
+]
