@@ -46,6 +46,10 @@ ALL_FACTORIES = [
     f.VendorEventFactory,
     f.VendorFactory,
     f.WritebackFieldMappingFactory,
+    f.CalibrationSessionFactory,
+    f.CalibrationItemFactory,
+    f.CalibrationRatingFactory,
+    f.CandidateDemographicsFactory,
 ]
 
 
