@@ -26,16 +26,16 @@ import csv
 import io
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
-from django.utils import timezone
 
 from governance import stats
+from governance.date_filters import day_bounds
 from governance.demographics import (
     RACE_ETHNICITY_LABELS,
     SEX_LABELS,
@@ -191,15 +191,12 @@ def assessed_results(
         results = results.filter(interview__plan__role_family=role_family)
     if requisition is not None:
         results = results.filter(interview__application__requisition=requisition)
-    if date_from is not None:
-        results = results.filter(received_at__gte=_start_of(date_from))
-    if date_to is not None:
-        results = results.filter(received_at__lt=_start_of(date_to + timedelta(days=1)))
+    start, end = day_bounds(date_from, date_to)
+    if start is not None:
+        results = results.filter(received_at__gte=start)
+    if end is not None:
+        results = results.filter(received_at__lt=end)
     return results
-
-
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def report_build(

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from governance import audit
 from governance.adverse_impact import EXCLUSION_JUSTIFICATION, report_build, report_csv
+from governance.date_filters import DateRangeForm
 from governance.demographics import CandidateDemographics
 from governance.roles import user_roles
 from integrations.models import Requisition
@@ -29,30 +30,15 @@ from interviews.models import RoleFamily
 REPORT_PERMISSION = "governance.view_adverse_impact"
 
 
-class ReportFilterForm(forms.Form):
+class ReportFilterForm(DateRangeForm):
+    field_order = ["role_family", "requisition", "date_from", "date_to"]
+
     role_family = forms.ModelChoiceField(
         queryset=RoleFamily.objects.order_by("name"), required=False, label="Role family"
     )
     requisition = forms.ModelChoiceField(
         queryset=Requisition.objects.order_by("title", "pk"), required=False, label="Requisition"
     )
-    date_from = forms.DateField(
-        label="Results from (date)",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    date_to = forms.DateField(
-        label="Results to (date, inclusive)",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and end < start:
-            self.add_error("date_to", "The end date is before the start date.")
-        return cleaned
 
 
 def _may_see_report(user: Any) -> bool:
