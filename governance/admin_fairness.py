@@ -39,6 +39,8 @@ from governance.roles import HIRING_MANAGER, RECRUITER
 from integrations.admin import ReadOnlyAdminMixin
 from interviews.models import InterviewResult
 
+MAX_PICKABLE_RESULTS = 2000
+
 
 class CalibrationSessionAddForm(forms.ModelForm):
     panelists = forms.ModelMultipleChoiceField(
@@ -73,10 +75,15 @@ class CalibrationSessionAddForm(forms.ModelForm):
             .distinct()
             .order_by("username")
         )
+        # The newest results only (a list to pick from by hand); a subquery, not a slice, so the
+        # field can still filter the choices when it validates.
+        newest = InterviewResult.objects.filter(
+            is_current=True, interview__status="completed", interview__is_rehearsal=False
+        ).order_by("-received_at")[:MAX_PICKABLE_RESULTS]
         self.fields["results"].queryset = (
-            InterviewResult.objects.filter(is_current=True, interview__status="completed")
+            InterviewResult.objects.filter(pk__in=list(newest.values_list("pk", flat=True)))
             .select_related("interview__plan")
-            .order_by("-received_at")[:2000]
+            .order_by("-received_at")
         )
         self.fields["results"].label_from_instance = lambda r: (
             f"{r.interview.plan.name} · result #{r.pk} · {r.received_at:%Y-%m-%d}"

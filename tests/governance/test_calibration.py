@@ -376,6 +376,51 @@ def test_an_admin_creates_a_session_by_sampling_the_plan(panel: dict) -> None:
     assert "30 or more are recommended" in response.content.decode()
 
 
+def test_an_admin_picks_results_by_hand(panel: dict) -> None:
+    client = Client()
+    client.force_login(panel["admin"])
+    picked = panel["results"][:2]
+
+    response = client.post(
+        reverse("admin:governance_calibrationsession_add"),
+        {
+            "name": "Picked round",
+            "plan": str(panel["plan"].pk),
+            "panelists": [str(u.pk) for u in panel["reviewers"]],
+            "results": [str(r.pk) for r in picked],
+            "sample_size": "30",
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 302, response.content
+    session = CalibrationSession.objects.get(name="Picked round")
+    assert set(session.items.values_list("result_id", flat=True)) == {r.pk for r in picked}
+    created = AuditEvent.objects.filter(action="calibration.create", object_id=str(session.pk))
+    assert created.exists()
+
+
+def test_the_admin_refuses_results_of_another_plan(panel: dict) -> None:
+    client = Client()
+    client.force_login(panel["admin"])
+    stray = InterviewResultFactory()
+
+    response = client.post(
+        reverse("admin:governance_calibrationsession_add"),
+        {
+            "name": "Mixed round",
+            "plan": str(panel["plan"].pk),
+            "panelists": [str(u.pk) for u in panel["reviewers"]],
+            "results": [str(panel["results"][0].pk), str(stray.pk)],
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "belong to another plan" in response.content.decode()
+    assert not CalibrationSession.objects.filter(name="Mixed round").exists()
+
+
 def test_the_admin_refuses_a_reviewer_who_may_not_read_the_results(panel: dict) -> None:
     client = Client()
     client.force_login(panel["admin"])

@@ -169,3 +169,20 @@ def test_median_of_even_and_odd_counts() -> None:
     assert stats.median([3, 1, 2]) == 2
     assert stats.median([4, 1, 3, 2]) == 2.5
     assert stats.median([]) is None
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_fisher_exact_matches_scipy_on_large_groups(seed: int) -> None:
+    # The walk from the mode stops early on large samples; the answer must not change.
+    rng = random.Random(4000 + seed)
+    total_a, total_b = rng.randint(500, 20000), rng.randint(500, 20000)
+    rate = rng.uniform(0.05, 0.95)
+    hits_a = round(total_a * min(1, rate * rng.uniform(0.9, 1.1)))
+    hits_b = round(total_b * rate)
+    table = [[hits_a, total_a - hits_a], [hits_b, total_b - hits_b]]
+
+    oracle = fisher_exact(table, alternative="two-sided").pvalue
+
+    assert stats.fisher_exact_p(hits_a, total_a, hits_b, total_b) == pytest.approx(
+        oracle, rel=1e-6, abs=1e-300
+    )
