@@ -259,4 +259,5 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
+import governance.admin_fairness  # noqa: E402, F401
 from governance import admin_stop  # noqa: E402, F401

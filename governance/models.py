@@ -367,3 +367,14 @@ class RoleFamilyAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.role_family}"
+
+
+# Calibration sessions and the voluntary demographics of the adverse-impact report live in their
+# own modules; importing them here makes them models of this app.
+from governance.calibration.models import (  # noqa: E402, F401
+    CalibrationItem,
+    CalibrationRating,
+    CalibrationSession,
+    CalibrationStatus,
+)
+from governance.demographics import CandidateDemographics  # noqa: E402, F401

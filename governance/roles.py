@@ -101,6 +101,27 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+# Calibration sessions (issue 7): admins run them; recruiters and hiring managers score as
+# panelists (the panel membership is the object-level check); auditors read them. Demographics
+# and the adverse-impact report are for auditors only, never for anyone who decides.
+ROLE_PERMISSIONS[HIRING_OPS_ADMIN] += [
+    ("governance", "add_calibrationsession"),
+    ("governance", "change_calibrationsession"),
+    ("governance", "view_calibrationsession"),
+    ("governance", "view_calibrationitem"),
+    ("governance", "view_calibrationrating"),
+]
+ROLE_PERMISSIONS[AUDITOR] += [
+    ("governance", "view_calibrationsession"),
+    ("governance", "view_calibrationitem"),
+    ("governance", "view_calibrationrating"),
+    ("governance", "view_candidatedemographics"),
+    ("governance", "view_adverse_impact"),
+]
+ROLE_PERMISSIONS[RECRUITER] += [("governance", "add_calibrationrating")]
+ROLE_PERMISSIONS[HIRING_MANAGER] += [("governance", "add_calibrationrating")]
+
+
 def sync_role_groups(group_model: Any = None, permission_model: Any = None) -> None:
     """Create the four role groups and give each exactly its permissions. Idempotent.
 

@@ -10,4 +10,6 @@ urlpatterns = [
     path("audit/", include("governance.audit_urls")),
     path("artifacts/", include("governance.artifact_urls")),
     path("sync-health/", include("governance.sync_health_urls")),
+    path("calibration/", include("governance.calibration.urls")),
+    path("adverse-impact/", include("governance.adverse_impact_urls")),
 ]

@@ -90,6 +90,8 @@ PERSON_ENDPOINTS = {
     "interviews:plan-readiness",
     "interviews:plan-go-live",
     "interviews:rehearsal-run",
+    "governance:calibration-session",
+    "governance:calibration-score",
 }
 
 
@@ -431,3 +433,77 @@ def test_only_admins_open_readiness_and_rehearsal_pages(
     assert response.status_code == (200 if allowed else 403)
     run.plan.refresh_from_db()
     assert run.plan.status == "pilot"
+
+
+# Calibration: the panel (alice, hank) scores; admins and auditors oversee; nobody else sees the
+# session. The scoring page is blind: not even a panelist sees the score or the candidate's name.
+CALIBRATION_SESSION_ACCESS = {
+    "alice": 200,
+    "hank": 200,
+    "audrey": 200,
+    "ada": 200,
+    "charlie": 404,
+}
+CALIBRATION_SCORE_ACCESS = {
+    "alice": 200,
+    "hank": 200,
+    "audrey": 404,
+    "ada": 404,
+    "charlie": 404,
+}
+
+
+@pytest.fixture
+def calibration(world: World) -> Any:
+    from tests.factories import CalibrationItemFactory, CalibrationSessionFactory
+
+    session = CalibrationSessionFactory(
+        plan=world.mine.interview.plan,
+        created_by=world.users["ada"],
+        panelists=[world.users["alice"], world.users["hank"]],
+    )
+    CalibrationItemFactory(session=session, result=world.mine, position=1)
+    return session
+
+
+@pytest.mark.parametrize(("who", "expected"), list(CALIBRATION_SESSION_ACCESS.items()))
+def test_calibration_session_page_follows_the_panel(
+    world: World, calibration: Any, who: str, expected: int
+) -> None:
+    url = reverse("governance:calibration-session", args=[calibration.public_id])
+    response = _client(world, who).get(url)
+    assert response.status_code == expected
+    _assert_no_leak(response)
+
+
+@pytest.mark.parametrize(("who", "expected"), list(CALIBRATION_SCORE_ACCESS.items()))
+def test_calibration_scoring_is_for_panelists_and_blind(
+    world: World, calibration: Any, who: str, expected: int
+) -> None:
+    url = reverse("governance:calibration-score", args=[calibration.public_id, 1])
+    response = _client(world, who).get(url)
+    assert response.status_code == expected
+    _assert_no_leak(response)  # for panelists too: no score, no name, no vendor URL
+
+
+def test_a_panelist_who_lost_access_to_the_requisition_cannot_score(
+    world: World, calibration: Any
+) -> None:
+    from governance.models import RequisitionAccess
+
+    RequisitionAccess.objects.filter(user=world.users["alice"]).delete()
+    url = reverse("governance:calibration-score", args=[calibration.public_id, 1])
+    assert _client(world, "alice").get(url).status_code == 404
+    assert _client(world, "alice").post(url, {}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "route", ["governance:calibration-session", "governance:calibration-score"]
+)
+def test_anonymous_calibration_pages_go_to_login(
+    world: World, calibration: Any, route: str
+) -> None:
+    args = [calibration.public_id] + ([1] if route.endswith("score") else [])
+    response = Client().get(reverse(route, args=args))
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]

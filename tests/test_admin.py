@@ -19,6 +19,10 @@ from django.utils import timezone
 
 from governance.models import (
     AuditEvent,
+    CalibrationItem,
+    CalibrationRating,
+    CalibrationSession,
+    CandidateDemographics,
     Decision,
     LegalHold,
     RequisitionAccess,
@@ -168,6 +172,10 @@ def make_pipeline(connection: AtsConnection, index: int, user: Any) -> dict[str,
     )
     LegalHold.objects.create(reason="Litigation", candidate=candidate, placed_by=user)
     RequisitionAccess.objects.create(user=user, requisition=requisition, role="recruiter")
+    session = CalibrationSession.objects.create(name=f"Round {index}", plan=plan, created_by=user)
+    item = CalibrationItem.objects.create(session=session, result=result, position=1)
+    CalibrationRating.objects.create(item=item, competency=competency, reviewer=user, score=3)
+    CandidateDemographics.objects.create(candidate=candidate, sex="female", source="csv_import")
     return {
         "candidate": candidate,
         "requisition": requisition,
@@ -330,6 +338,10 @@ def test_synced_records_and_trails_cannot_be_added_even_by_a_superuser(client, s
         RequisitionAccess,
         Decision,
         AuditEvent,
+        CalibrationSession,
+        CalibrationItem,
+        CalibrationRating,
+        CandidateDemographics,
     ],
 )
 def test_changelist_query_count_does_not_grow_with_rows(client, superuser, ats, model):

@@ -73,3 +73,22 @@ def test_no_import_cycles_between_project_modules() -> None:
         if module not in state:
             visit(module, [module])
     assert cycles == []
+
+
+def test_no_interviews_module_reads_demographics() -> None:
+    """Demographic data feeds the auditors' adverse-impact report only: nothing that scores,
+    routes or decides may read it (not even through a late import or a string lookup)."""
+    markers = ("demographics", "candidatedemographics")
+    offenders = [
+        name
+        for name, path in _modules().items()
+        if name.startswith("interviews")
+        and any(marker in path.read_text().lower() for marker in markers)
+    ]
+    assert offenders == []
+    templates = ROOT / "templates" / "interviews"
+    assert [
+        path.name
+        for path in templates.rglob("*.html")
+        if any(marker in path.read_text().lower() for marker in markers)
+    ] == []

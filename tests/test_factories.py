@@ -48,6 +48,10 @@ ALL_FACTORIES = [
     f.WritebackFieldMappingFactory,
     f.RehearsalRunFactory,
     f.RehearsalCandidateFactory,
+    f.CalibrationSessionFactory,
+    f.CalibrationItemFactory,
+    f.CalibrationRatingFactory,
+    f.CandidateDemographicsFactory,
 ]
 
 

@@ -280,3 +280,14 @@ SCREENBRIDGE_ARTIFACT_LINK_TTL = env.int("SCREENBRIDGE_ARTIFACT_LINK_TTL", defau
 # this many words (or missing) are flagged short_transcript. Both route the result to review.
 SCREENBRIDGE_LOW_CONFIDENCE = env.float("SCREENBRIDGE_LOW_CONFIDENCE", default=0.6)
 SCREENBRIDGE_MIN_TRANSCRIPT_WORDS = env.int("SCREENBRIDGE_MIN_TRANSCRIPT_WORDS", default=150)
+# Adverse-impact report: an impact ratio below 0.80 raises the alert only for categories of at
+# least this many assessed people (smaller ones are shown, with their p-values, but do not alert).
+SCREENBRIDGE_ADVERSE_IMPACT_MIN_N = env.int("SCREENBRIDGE_ADVERSE_IMPACT_MIN_N", default=30)
+# Automation-bias warning on the calibration page: a week where at least this share of human
+# decisions followed the tool and the median review took under this many seconds.
+SCREENBRIDGE_AUTOMATION_BIAS_AGREEMENT = env.float(
+    "SCREENBRIDGE_AUTOMATION_BIAS_AGREEMENT", default=0.98
+)
+SCREENBRIDGE_AUTOMATION_BIAS_REVIEW_SECONDS = env.int(
+    "SCREENBRIDGE_AUTOMATION_BIAS_REVIEW_SECONDS", default=60
+)

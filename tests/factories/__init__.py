@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from .governance import (
     AuditEventFactory,
+    CalibrationItemFactory,
+    CalibrationRatingFactory,
+    CalibrationSessionFactory,
+    CandidateDemographicsFactory,
     DecisionFactory,
     LegalHoldFactory,
     RequisitionAccessFactory,
@@ -50,6 +54,10 @@ __all__ = [
     "ApplicationFactory",
     "AtsConnectionFactory",
     "AuditEventFactory",
+    "CalibrationItemFactory",
+    "CalibrationRatingFactory",
+    "CalibrationSessionFactory",
+    "CandidateDemographicsFactory",
     "CandidateFactory",
     "CompetencyFactory",
     "CompetencyScoreFactory",

@@ -9,6 +9,19 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from governance import roles
+from governance.calibration.models import (
+    CalibrationItem,
+    CalibrationRating,
+    CalibrationSession,
+    CalibrationStatus,
+)
+from governance.demographics import (
+    CandidateDemographics,
+    DemographicsSource,
+    Ethnicity,
+    Race,
+    Sex,
+)
 from governance.models import (
     AccessRole,
     AuditEvent,
@@ -26,7 +39,12 @@ from governance.models import (
 )
 
 from .integrations import CandidateFactory, RequisitionFactory
-from .interviews import InterviewPlanFactory, InterviewResultFactory, RoleFamilyFactory
+from .interviews import (
+    CompetencyFactory,
+    InterviewPlanFactory,
+    InterviewResultFactory,
+    RoleFamilyFactory,
+)
 from .users import UserFactory
 
 
@@ -145,3 +163,62 @@ class RoleFamilyAccessFactory(DjangoModelFactory[RoleFamilyAccess]):
 
     user = factory.SubFactory(UserFactory, groups=[roles.RECRUITER])
     role_family = factory.SubFactory(RoleFamilyFactory)
+
+
+class CalibrationSessionFactory(DjangoModelFactory[CalibrationSession]):
+    """An open session of one plan; ``panelists=[...]`` sets the reviewers."""
+
+    class Meta:
+        model = CalibrationSession
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Calibration round {n}")
+    plan = factory.SubFactory(InterviewPlanFactory)
+    created_by = factory.SubFactory(UserFactory, groups=[roles.HIRING_OPS_ADMIN])
+    status = CalibrationStatus.OPEN
+
+    @factory.post_generation
+    def panelists(self, create: bool, extracted: list | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.panelists.set(extracted)
+
+
+class CalibrationItemFactory(DjangoModelFactory[CalibrationItem]):
+    """One result of the session's plan, numbered in sequence."""
+
+    class Meta:
+        model = CalibrationItem
+
+    session = factory.SubFactory(CalibrationSessionFactory)
+    result = factory.SubFactory(
+        InterviewResultFactory, interview__plan=factory.SelfAttribute("...session.plan")
+    )
+    position = factory.Sequence(lambda n: n + 1)
+
+
+class CalibrationRatingFactory(DjangoModelFactory[CalibrationRating]):
+    """A recruiter's score of one competency of the item's plan (scale 1–5)."""
+
+    class Meta:
+        model = CalibrationRating
+
+    item = factory.SubFactory(CalibrationItemFactory)
+    competency = factory.SubFactory(
+        CompetencyFactory, plan=factory.SelfAttribute("..item.session.plan")
+    )
+    reviewer = factory.SubFactory(UserFactory, groups=[roles.RECRUITER])
+    score = 3
+    seconds_spent = 95
+
+
+class CandidateDemographicsFactory(DjangoModelFactory[CandidateDemographics]):
+    """A candidate who self-identified as a White (not Hispanic or Latino) woman."""
+
+    class Meta:
+        model = CandidateDemographics
+
+    candidate = factory.SubFactory(CandidateFactory)
+    sex = Sex.FEMALE
+    hispanic_or_latino = Ethnicity.NOT_HISPANIC_OR_LATINO
+    race = Race.WHITE
+    source = DemographicsSource.CSV_IMPORT
