@@ -25,7 +25,9 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from governance.calibration import latest_alpha_by_competency
 from governance.selectors import data_category_labels, retention_categories_covered
+from governance.stats import ALPHA_TENTATIVE
 from integrations.models import AtsConnection, CanonicalStage, UnmappedStage
 from interviews.models import InterviewPlan, InterviewResult, LaunchMode, RehearsalOutcome
 from interviews.selectors import rehearsal_latest, role_family_live_connections
@@ -37,6 +39,7 @@ __all__ = [
     "CHECKS",
     "CheckResult",
     "Readiness",
+    "calibration_reached_agreement",
     "field_mappings_rehearsed",
     "plan_data_categories",
     "readiness_evaluate",
@@ -246,10 +249,49 @@ def retention_covers_artifacts(plan: InterviewPlan) -> CheckResult:
     return CheckResult(key, name, not missing, message, tuple(missing))
 
 
-# The checklist, in the order it is shown. Calibration agreement, jurisdiction registrations
-# and pilot metrics join here when their models exist (see docs/interview-plans.md).
+def calibration_reached_agreement(plan: InterviewPlan) -> CheckResult:
+    """The plan's latest completed calibration session reached Krippendorff's ordinal alpha of
+    at least 0.667 on every competency the plan scores."""
+    key, name = "calibration_reached_agreement", "Calibration reached agreement on every competency"
+    alphas = latest_alpha_by_competency(plan)
+    competencies = list(plan.competencies.order_by("position", "pk").values_list("key", "name"))
+    if not alphas:
+        return CheckResult(
+            key,
+            name,
+            False,
+            "No completed calibration session on this plan: run one (30 or more results "
+            "recommended) before going live.",
+        )
+    below = []
+    checked = []
+    for competency_key, competency_name in competencies:
+        alpha = alphas.get(competency_key)
+        if alpha is None:
+            below.append(f"{competency_name}: not enough ratings to compute alpha.")
+        elif alpha < ALPHA_TENTATIVE:
+            below.append(f"{competency_name}: α = {alpha:.3f}, below {ALPHA_TENTATIVE}.")
+        else:
+            checked.append(f"{competency_name}: α = {alpha:.3f}.")
+    if below:
+        message = (
+            f"{len(below)} of {len(competencies)} competencies are below α {ALPHA_TENTATIVE} "
+            "in the latest calibration session."
+        )
+        return CheckResult(key, name, False, message, tuple(below))
+    return CheckResult(
+        key,
+        name,
+        True,
+        f"Every competency reached α ≥ {ALPHA_TENTATIVE} in the latest calibration session.",
+        tuple(checked),
+    )
+
+
+# The checklist, in the order it is shown.
 CHECKS: list[Check] = [
     trigger_path_mapped,
     field_mappings_rehearsed,
     retention_covers_artifacts,
+    calibration_reached_agreement,
 ]

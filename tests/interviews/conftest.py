@@ -20,6 +20,10 @@ from interviews.readiness import plan_data_categories
 from interviews.services.writeback import mapping_signature
 from tests.factories import (
     AtsConnectionFactory,
+    CalibrationItemFactory,
+    CalibrationRatingFactory,
+    CalibrationSessionFactory,
+    CompetencyFactory,
     InterviewPlanFactory,
     RehearsalCandidateFactory,
     RehearsalRunFactory,
@@ -27,6 +31,7 @@ from tests.factories import (
     RetentionPolicyFactory,
     RoleFamilyMembershipFactory,
     StageMappingFactory,
+    UserFactory,
     WritebackFieldMappingFactory,
 )
 
@@ -38,6 +43,43 @@ class Ready:
     mapping: WritebackFieldMapping
     run: RehearsalRun
     row: RehearsalCandidate
+
+
+def calibrated(plan: InterviewPlan, *, agree: bool = True, when: Any = None) -> Any:
+    """A completed calibration session on ``plan``: two reviewers rate four results on every
+    competency, identically (alpha 1.0) or with the second reversing the first (alpha < 0)."""
+    from django.utils import timezone
+
+    from governance.roles import RECRUITER
+
+    competencies = list(plan.competencies.all()) or [
+        CompetencyFactory(plan=plan, key=key, name=key.title(), position=n)
+        for n, key in enumerate(("empathy", "clarity"))
+    ]
+    reviewers = [UserFactory(groups=[RECRUITER]) for _ in range(2)]
+    session = CalibrationSessionFactory(
+        plan=plan,
+        panelists=reviewers,
+        status="complete",
+        closed_at=when or timezone.now(),
+    )
+    first = [1, 2, 4, 5]
+    second = first if agree else list(reversed(first))
+    for position in range(4):
+        # Results without artifact links, so the plan's data categories stay the fixture's.
+        item = CalibrationItemFactory(
+            session=session,
+            position=position + 1,
+            result__transcript_url="",
+            result__recording_url="",
+            result__report_url="",
+        )
+        for competency in competencies:
+            for reviewer, scores in zip(reviewers, (first, second), strict=True):
+                CalibrationRatingFactory(
+                    item=item, competency=competency, reviewer=reviewer, score=scores[position]
+                )
+    return session
 
 
 def written(mapping: WritebackFieldMapping) -> dict[str, Any]:
@@ -71,4 +113,5 @@ def ready(role_groups: None) -> Ready:
     )
     for category in plan_data_categories(plan):
         RetentionPolicyFactory(data_category=category)
+    calibrated(plan)
     return Ready(plan, live, mapping, run, row)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from governance.calibration.models import CalibrationSession
 from governance.models import AuditEvent, DataCategory, RetentionPolicy
 from governance.roles import HIRING_OPS_ADMIN, RECRUITER
 from integrations.models import WritebackKind
@@ -24,6 +25,7 @@ from interviews.readiness import (
 )
 from interviews.services.golive import GoLiveRefusedError, plan_go_live
 from tests.factories import (
+    CompetencyFactory,
     InterviewPlanFactory,
     RehearsalCandidateFactory,
     RetentionPolicyFactory,
@@ -31,7 +33,7 @@ from tests.factories import (
     UserFactory,
     WritebackFieldMappingFactory,
 )
-from tests.interviews.conftest import Ready, written
+from tests.interviews.conftest import Ready, calibrated, written
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +41,7 @@ NAMES = {
     "trigger_path_mapped": "Every stage on the trigger path is mapped",
     "field_mappings_rehearsed": "Every field mapping was exercised by a rehearsal",
     "retention_covers_artifacts": "Retention policies cover every artifact kind",
+    "calibration_reached_agreement": "Calibration reached agreement on every competency",
 }
 
 
@@ -83,6 +86,14 @@ BREAKERS: dict[str, list[tuple[str, Callable[[Ready], None]]]] = {
         ),
     ],
 }
+BREAKERS["calibration_reached_agreement"] = [
+    (
+        "no-completed-session",
+        lambda r: CalibrationSession.objects.update(status="open", closed_at=None),
+    ),
+    ("latest-session-disagrees", lambda r: calibrated(r.plan, agree=False)),
+    ("competency-added-since", lambda r: CompetencyFactory(plan=r.plan, key="curiosity")),
+]
 CASES = [(key, label, breaker) for key, items in BREAKERS.items() for label, breaker in items]
 
 

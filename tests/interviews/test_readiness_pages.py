@@ -12,6 +12,7 @@ from django.urls import reverse
 from governance.models import AuditEvent
 from governance.roles import AUDITOR, HIRING_MANAGER, HIRING_OPS_ADMIN, RECRUITER
 from interviews.models import InterviewPlan, PlanStatus
+from interviews.readiness import CHECKS
 from tests.factories import RehearsalCandidateFactory, UserFactory
 from tests.interviews.conftest import Ready
 
@@ -80,7 +81,7 @@ def test_the_checklist_says_passed_and_failed_in_words(ready: Ready) -> None:
     body = response.content.decode()
     assert "Failed:</strong> Every stage on the trigger path is mapped" in body
     assert "Passed:</strong> Retention policies cover every artifact kind" in body
-    assert "Not ready: 1 of 3 failing" in body
+    assert f"Not ready: 1 of {len(CHECKS)} failing" in body
     assert "Go live despite failing checks" in body
     assert reverse("interviews:rehearsal-run", args=[ready.run.pk]) in body
 
