@@ -32,6 +32,10 @@ CONFIG_MODELS = [
     ("governance", "rolefamilyaccess"),
     ("interviews", "vendor"),
     ("interviews", "writebackfieldmapping"),
+    ("governance", "consentrecord"),
+    ("governance", "noticerecord"),
+    ("governance", "biasaudit"),
+    ("governance", "datarequest"),
 ]
 RECORD_MODELS = [
     ("integrations", "candidate"),
@@ -51,6 +55,7 @@ RECORD_MODELS = [
     ("interviews", "reviewtask"),
     ("governance", "decision"),
     ("governance", "auditevent"),
+    ("governance", "deletionreceipt"),
 ]
 
 

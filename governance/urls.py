@@ -10,4 +10,5 @@ urlpatterns = [
     path("audit/", include("governance.audit_urls")),
     path("artifacts/", include("governance.artifact_urls")),
     path("sync-health/", include("governance.sync_health_urls")),
+    path("data-requests/", include("governance.data_request_urls")),
 ]

@@ -46,6 +46,11 @@ ALL_FACTORIES = [
     f.VendorEventFactory,
     f.VendorFactory,
     f.WritebackFieldMappingFactory,
+    f.DataRequestFactory,
+    f.DeletionReceiptFactory,
+    f.ConsentRecordFactory,
+    f.NoticeRecordFactory,
+    f.BiasAuditFactory,
 ]
 
 

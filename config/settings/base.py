@@ -237,6 +237,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "interviews-expire-and-remind": {"task": "interviews.expire_and_remind", "schedule": 300.0},
     # Invitations and vendor deliveries stored while the broker was down.
     "interviews-sweep": {"task": "interviews.sweep", "schedule": 60.0},
+    # Retention purge, vendor deletion retries and data requests awaiting a vendor (daily).
+    "governance-purge-expired": {"task": "governance.purge_expired", "schedule": 86400.0},
 }
 
 # --- Logging ----------------------------------------------------------------------------------
@@ -265,3 +267,6 @@ SCREENBRIDGE_ARTIFACT_LINK_TTL = env.int("SCREENBRIDGE_ARTIFACT_LINK_TTL", defau
 # this many words (or missing) are flagged short_transcript. Both route the result to review.
 SCREENBRIDGE_LOW_CONFIDENCE = env.float("SCREENBRIDGE_LOW_CONFIDENCE", default=0.6)
 SCREENBRIDGE_MIN_TRANSCRIPT_WORDS = env.int("SCREENBRIDGE_MIN_TRANSCRIPT_WORDS", default=150)
+# Governance: public holidays (ISO dates) that do not count as business days for the NYC notice
+# period; everything else Monday–Friday does (governance.compliance, docs/governance.md).
+SCREENBRIDGE_BUSINESS_HOLIDAYS = env.list("SCREENBRIDGE_BUSINESS_HOLIDAYS", default=[])
