@@ -17,7 +17,8 @@
   are kept when they *mention* a held candidate or interview (over-keeping, never under);
 - minus rows already purged.
 
-Then, batch by batch, one transaction each: ``SELECT id … LIMIT n`` and one ``UPDATE``
+Then, batch by batch, one transaction each: ``SELECT id … WHERE id > last ORDER BY id LIMIT n``
+(keyset order) and one ``UPDATE``
 (blanking the artifact columns) or ``DELETE`` on those ids, a :class:`DeletionReceipt` (category,
 policy, cutoff, count; no personal data) and an audit event. Artifacts that live at the vendor
 (recordings, transcripts, reports) are then deleted there too (``VendorAdapter.delete_data``),
@@ -252,6 +253,13 @@ class Holds:
         return None if len(markers) > MAX_HOLD_MARKERS else markers
 
 
+def _held(column: str) -> QuerySet[Any]:
+    """Ids under an active legal hold, as a subquery (never NULL: NOT IN would match nothing)."""
+    return LegalHold.objects.filter(
+        released_at__isnull=True, **{f"{column}__isnull": False}
+    ).values(column)
+
+
 def _scope(policy: RetentionPolicy, target: Target) -> Q | None:
     """Rows of ``target`` in the policy's role family/jurisdiction; None: not applicable."""
     q = Q()
@@ -311,14 +319,14 @@ def expired_queryset(
         if other_scope is not None:
             qs = qs.exclude(other_scope)
     if holds:
-        held = Q(pk__in=[])
-        if target.candidate:
-            held |= Q(**{f"{target.candidate}__in": holds.candidates})
-        if target.requisition:
-            held |= Q(**{f"{target.requisition}__in": holds.requisitions})
-        if target.connection:
-            held |= Q(**{f"{target.connection}__in": holds.connections})
-        qs = qs.exclude(held)
+        # Subqueries, not literal id lists: the database hashes them once per query.
+        for path, column, ids in (
+            (target.candidate, "candidate_id", holds.candidates),
+            (target.requisition, "requisition_id", holds.requisitions),
+            (target.connection, "connection_id", holds.connections),
+        ):
+            if path and ids:
+                qs = qs.exclude(**{f"{path}__in": _held(column)})
         if target.body_markers:
             markers = holds.markers(target.body_markers)
             if markers is None:
@@ -363,8 +371,11 @@ def purge_expired(
             if dry_run:
                 outcome.count = qs.count()
                 continue
+            last_id = 0
             while True:
-                receipt = _purge_batch(qs, target, policy, cutoff, batch_size, run_id)
+                receipt, last_id = _purge_batch(
+                    qs, target, policy, cutoff, batch_size, run_id, after=last_id
+                )
                 if receipt is None:
                     break
                 outcome.count += receipt.count
@@ -384,11 +395,17 @@ def _purge_batch(
     cutoff: dt.datetime,
     batch_size: int,
     run_id: uuid.UUID,
-) -> DeletionReceipt | None:
+    *,
+    after: int,
+) -> tuple[DeletionReceipt | None, int]:
+    """One batch: the next ``batch_size`` expired ids above ``after`` (keyset order, so no batch
+    rescans what the previous ones purged), one UPDATE/DELETE, a receipt and an audit event."""
     with transaction.atomic():
-        ids = list(qs.values_list("pk", flat=True)[:batch_size])
+        ids = list(
+            qs.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch_size]
+        )
         if not ids:
-            return None
+            return None, after
         rows = target.model._default_manager.filter(pk__in=ids)
         interviews: list[str] = []
         if target.vendor_artifacts:
@@ -427,7 +444,7 @@ def _purge_batch(
                 "cutoff": cutoff,
             },
         )
-    return receipt
+    return receipt, ids[-1]
 
 
 # -- vendor deletion ---------------------------------------------------------------------------

@@ -203,7 +203,7 @@ def test_a_failed_vendor_deletion_is_retried_by_the_next_run() -> None:
     purge_expired(now=NOW)
     receipt = DeletionReceipt.objects.get()
     assert receipt.vendor_status == VendorDeletionStatus.FAILED
-    assert "503" in receipt.vendor_error or receipt.vendor_error
+    assert "503" in receipt.vendor_error
 
     responses.replace(responses.POST, "https://vendor.example/api/deletions", json={"deleted": 1})
     purge_expired(now=NOW)
@@ -233,3 +233,18 @@ def test_an_interview_without_a_result_is_not_a_problem() -> None:
     _policy(DataCategory.RECORDING, 1, AnchorEvent.INTERVIEW_COMPLETED)
     InterviewFactory(completed=True)
     assert sum(o.count for o in purge_expired(now=NOW)) == 0
+
+
+def test_a_requisition_records_when_it_closed_and_forgets_it_when_reopened() -> None:
+    from tests.factories import RequisitionFactory
+
+    requisition = RequisitionFactory()
+    assert requisition.closed_at is None
+    requisition.status = RequisitionStatus.CLOSED
+    requisition.save(update_fields=["status", "updated_at"])
+    requisition.refresh_from_db()
+    assert requisition.closed_at is not None
+    requisition.status = RequisitionStatus.OPEN
+    requisition.save(update_fields=["status", "updated_at"])
+    requisition.refresh_from_db()
+    assert requisition.closed_at is None
