@@ -401,9 +401,7 @@ def _purge_batch(
     """One batch: the next ``batch_size`` expired ids above ``after`` (keyset order, so no batch
     rescans what the previous ones purged), one UPDATE/DELETE, a receipt and an audit event."""
     with transaction.atomic():
-        ids = list(
-            qs.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch_size]
-        )
+        ids = list(qs.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch_size])
         if not ids:
             return None, after
         rows = target.model._default_manager.filter(pk__in=ids)
