@@ -9,7 +9,7 @@ if missing; its tables are emptied first). Builds, with bulk inserts:
   ago; policies: 90 days after requisition close) — 60 % of the artifacts;
 - processed webhook bodies received 40 days ago (policy: 30 days) — 25 %;
 - processed vendor event bodies received 40 days ago (policy: 30 days) — 15 %;
-- a legal hold on 0.5 % of the candidates (their results must stay untouched; at most 500 held
+- a legal hold on 0.25 % of the candidates (their results must stay untouched; at most 500 held
   ids are matched against raw bodies, so the hold count is kept below that).
 
 Then it runs the dry run (must change nothing), the purge (timed), and checks that held rows
@@ -251,9 +251,9 @@ def run(total: int, batch_size: int) -> None:
             )
             for i in range(min(chunk, n_vendor - start))
         )
-    # A hold on every 200th candidate (0.5 %; raw bodies are matched against at most 500 held
+    # A hold on every 400th candidate (0.25 %; raw bodies are matched against at most 500 held
     # ids, so a run with more holds keeps every raw body — see governance.retention).
-    held_candidates = list(Candidate.objects.order_by("pk").values_list("pk", flat=True)[::200])
+    held_candidates = list(Candidate.objects.order_by("pk").values_list("pk", flat=True)[::400])
     with transaction.atomic():
         LegalHold.objects.bulk_create(
             LegalHold(reason="bench hold", candidate_id=pk, placed_by=user)
