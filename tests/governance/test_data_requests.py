@@ -414,3 +414,28 @@ def test_anonymous_users_go_to_login(client: Client) -> None:
     response = client.get(reverse("governance:data-requests"))
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_an_admin_records_a_request_in_the_admin_and_the_deadline_is_computed(
+    client: Client,
+) -> None:
+    result = InterviewResultFactory(interview__application__requisition__location="Paris, France")
+    candidate = result.interview.application.candidate
+    client.force_login(UserFactory(groups=[HIRING_OPS_ADMIN], is_staff=True))
+
+    response = client.post(
+        reverse("admin:governance_datarequest_add"),
+        {
+            "candidate": candidate.pk,
+            "source": DataRequestSource.CANDIDATE_EMAIL,
+            "received_at_0": "2026-01-31",
+            "received_at_1": "09:00:00",
+            "reference": "TICKET-77",
+        },
+    )
+
+    assert response.status_code == 302, response.content
+    request = DataRequest.objects.get(candidate=candidate)
+    assert request.basis == DataRequestBasis.GDPR
+    assert request.due_at.date() == dt.date(2026, 2, 28)
+    assert AuditEvent.objects.filter(action="data_request.open").exists()
