@@ -14,8 +14,13 @@ from django.utils import timezone
 
 from governance.models import (
     AuditEvent,
+    BiasAudit,
+    ConsentRecord,
+    DataRequest,
     Decision,
+    DeletionReceipt,
     LegalHold,
+    NoticeRecord,
     RequisitionAccess,
     RetentionPolicy,
 )
@@ -37,26 +42,40 @@ class RetentionPolicyAdminForm(forms.ModelForm):
             "name",
             "data_category",
             "role_family",
+            "jurisdiction",
             "retention_days",
+            "anchor",
             "action",
             "active",
             "notes",
         ]
 
     def clean(self) -> dict[str, Any]:
+        from governance.retention import MINIMUM_DAYS
+
         cleaned = super().clean()
         category = cleaned.get("data_category")
+        days = cleaned.get("retention_days")
+        minimum = MINIMUM_DAYS.get(category or "", 0)
+        if days is not None and days < minimum:
+            self.add_error("retention_days", f"Keep this category at least {minimum} days.")
         if cleaned.get("active") and category:
             role_family = cleaned.get("role_family")
+            jurisdiction = cleaned.get("jurisdiction") or ""
             clash = (
                 RetentionPolicy.objects.filter(
-                    active=True, data_category=category, role_family=role_family
+                    active=True,
+                    data_category=category,
+                    role_family=role_family,
+                    jurisdiction=jurisdiction,
                 )
                 .exclude(pk=self.instance.pk)
                 .first()
             )
             if clash is not None:
                 scope = f"role family {role_family}" if role_family else "all role families"
+                if jurisdiction:
+                    scope += f" in {jurisdiction}"
                 self.add_error(
                     "data_category",
                     f"The active policy “{clash.name}” already covers this category for {scope}; "
@@ -68,8 +87,17 @@ class RetentionPolicyAdminForm(forms.ModelForm):
 @admin.register(RetentionPolicy)
 class RetentionPolicyAdmin(admin.ModelAdmin):
     form = RetentionPolicyAdminForm
-    list_display = ["name", "data_category", "role_family", "retention_days", "action", "active"]
-    list_filter = ["data_category", "action", "active", "role_family"]
+    list_display = [
+        "name",
+        "data_category",
+        "role_family",
+        "jurisdiction",
+        "retention_days",
+        "anchor",
+        "action",
+        "active",
+    ]
+    list_filter = ["data_category", "jurisdiction", "anchor", "action", "active", "role_family"]
     list_select_related = ["role_family"]
     search_fields = ["name", "notes"]
     autocomplete_fields = ["role_family"]
@@ -97,7 +125,7 @@ class HoldStateFilter(admin.SimpleListFilter):
 class LegalHoldAdminForm(forms.ModelForm):
     class Meta:
         model = LegalHold
-        fields = ["reason", "candidate", "requisition"]
+        fields = ["reason", "candidate", "requisition", "connection"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -106,10 +134,14 @@ class LegalHoldAdminForm(forms.ModelForm):
             "candidate" in self.fields
             and not cleaned.get("candidate")
             and not cleaned.get("requisition")
+            and not cleaned.get("connection")
             and not self.has_error("candidate")
             and not self.has_error("requisition")
         ):
-            self.add_error("candidate", "Choose the candidate or the requisition to hold.")
+            self.add_error(
+                "candidate",
+                "Choose the candidate or the requisition to hold, or a whole connection.",
+            )
         return cleaned
 
 
@@ -118,7 +150,7 @@ class LegalHoldAdmin(admin.ModelAdmin):
     form = LegalHoldAdminForm
     list_display = ["__str__", "placed_by", "placed_at", "is_active", "released_by", "released_at"]
     list_filter = [HoldStateFilter, "placed_at"]
-    list_select_related = ["candidate", "requisition", "placed_by", "released_by"]
+    list_select_related = ["candidate", "requisition", "connection", "placed_by", "released_by"]
     search_fields = [
         "reason",
         "candidate__remote_id",
@@ -132,6 +164,7 @@ class LegalHoldAdmin(admin.ModelAdmin):
         "reason",
         "candidate",
         "requisition",
+        "connection",
         "placed_by",
         "placed_at",
         "released_by",
@@ -143,7 +176,7 @@ class LegalHoldAdmin(admin.ModelAdmin):
         fields = ["placed_by", "placed_at", "released_by", "released_at"]
         if obj is not None:
             # A hold is proof of what had to be kept: its target never changes afterwards.
-            fields += ["candidate", "requisition"]
+            fields += ["candidate", "requisition", "connection"]
         return fields
 
     def has_delete_permission(self, request: HttpRequest, obj: LegalHold | None = None) -> bool:
@@ -168,7 +201,9 @@ class LegalHoldAdmin(admin.ModelAdmin):
     )
     def release_holds(self, request: HttpRequest, queryset: QuerySet[LegalHold]) -> None:
         holds = list(
-            queryset.filter(released_at__isnull=True).select_related("candidate", "requisition")
+            queryset.filter(released_at__isnull=True).select_related(
+                "candidate", "requisition", "connection"
+            )
         )
         updated = LegalHold.objects.filter(
             pk__in=[hold.pk for hold in holds], released_at__isnull=True
@@ -260,4 +295,113 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 import governance.admin_fairness  # noqa: E402, F401
+
+# -- data requests, deletion receipts, consent, notices, bias audits ---------------------------
+
+
+class DataRequestAdminForm(forms.ModelForm):
+    class Meta:
+        model = DataRequest
+        fields = ["candidate", "source", "received_at", "reference"]
+
+
+@admin.register(DataRequest)
+class DataRequestAdmin(admin.ModelAdmin):
+    """Recorded here (the deadline is computed); erased from the data requests page."""
+
+    form = DataRequestAdminForm
+    list_display = ["__str__", "source", "basis", "received_at", "due_at", "status"]
+    list_filter = ["status", "source", "basis"]
+    list_select_related = ["candidate"]
+    search_fields = ["reference", "candidate__remote_id"]
+    autocomplete_fields = ["candidate"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: DataRequest | None = None
+    ) -> list[str]:
+        if obj is None:
+            return []
+        return [
+            "candidate",
+            "source",
+            "basis",
+            "reference",
+            "received_at",
+            "due_at",
+            "status",
+            "erased_at",
+            "vendor_confirmed_at",
+            "completed_at",
+            "created_by",
+        ]
+
+    def get_fields(self, request: HttpRequest, obj: DataRequest | None = None) -> list[str]:
+        if obj is None:
+            return ["candidate", "source", "received_at", "reference"]
+        return self.get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: DataRequest, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change:
+            return
+        from governance.data_requests import data_request_open
+
+        opened, _ = data_request_open(
+            candidate=obj.candidate,
+            source=obj.source,
+            received_at=obj.received_at,
+            reference=obj.reference,
+            actor=request.user,
+        )
+        obj.pk = opened.pk
+        obj.refresh_from_db()
+
+
+@admin.register(DeletionReceipt)
+class DeletionReceiptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "source",
+        "data_category",
+        "policy_label",
+        "count",
+        "vendor_status",
+        "vendor_confirmed_at",
+    ]
+    list_filter = ["source", "data_category", "vendor_status"]
+    search_fields = ["run_id", "policy_label"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(admin.ModelAdmin):
+    list_display = ["candidate", "jurisdiction", "decision", "recorded_at", "withdrawn_at"]
+    list_filter = ["decision", "jurisdiction"]
+    list_select_related = ["candidate"]
+    search_fields = ["candidate__remote_id"]
+    autocomplete_fields = ["candidate", "application"]
+
+
+@admin.register(NoticeRecord)
+class NoticeRecordAdmin(admin.ModelAdmin):
+    list_display = ["candidate", "jurisdiction", "channel", "sent_at"]
+    list_filter = ["jurisdiction", "channel"]
+    list_select_related = ["candidate"]
+    search_fields = ["candidate__remote_id"]
+    autocomplete_fields = ["candidate", "application"]
+
+
+@admin.register(BiasAudit)
+class BiasAuditAdmin(admin.ModelAdmin):
+    list_display = ["vendor", "tool_version", "audit_date", "auditor"]
+    list_filter = ["vendor"]
+    list_select_related = ["vendor"]
+    search_fields = ["tool_version", "auditor"]
+
+
 from governance import admin_stop  # noqa: E402, F401

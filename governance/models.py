@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -145,6 +146,27 @@ class DataCategory(models.TextChoices):
     REPORT = "report", "Vendor reports"
     CANDIDATE_PII = "candidate_pii", "Candidate personal data"
     INBOUND_EVENT = "inbound_event", "Raw webhook bodies"
+    SCORES = "scores", "Competency subscores and evidence"
+    DECISIONS = "decisions", "Decision explanations"
+    AUDIT = "audit", "Audit trail"
+
+
+class AnchorEvent(models.TextChoices):
+    """The event a retention period counts from."""
+
+    INTERVIEW_COMPLETED = "interview_completed", "Interview completion"
+    REQUISITION_CLOSED = "requisition_closed", "Requisition close"
+    DECISION = "decision", "Latest decision"
+    RECEIVED = "received", "When the record was stored"
+
+
+class Jurisdiction(models.TextChoices):
+    """Jurisdiction profiles resolved from a requisition's location (governance.compliance)."""
+
+    IL = "il", "Illinois"
+    NYC = "nyc", "New York City"
+    EU = "eu", "European Union"
+    CO = "co", "Colorado"
 
 
 class RetentionAction(models.TextChoices):
@@ -153,7 +175,9 @@ class RetentionAction(models.TextChoices):
 
 
 class RetentionPolicy(models.Model):
-    """How long one category of data is kept, globally or for one role family."""
+    """How long one category of data is kept after an anchor event, globally or for one role
+    family and/or one jurisdiction. The most specific active policy wins (governance.retention).
+    """
 
     name = models.CharField(max_length=200)
     data_category = models.CharField(max_length=30, choices=DataCategory.choices)
@@ -164,7 +188,19 @@ class RetentionPolicy(models.Model):
         blank=True,
         related_name="retention_policies",
     )
+    jurisdiction = models.CharField(
+        max_length=10,
+        choices=Jurisdiction.choices,
+        blank=True,
+        help_text="Empty: every jurisdiction without a policy of its own.",
+    )
     retention_days = models.PositiveIntegerField()
+    anchor = models.CharField(
+        max_length=24,
+        choices=AnchorEvent.choices,
+        default=AnchorEvent.INTERVIEW_COMPLETED,
+        help_text="The event the retention days count from.",
+    )
     action = models.CharField(
         max_length=10, choices=RetentionAction.choices, default=RetentionAction.DELETE
     )
@@ -181,13 +217,18 @@ class RetentionPolicy(models.Model):
         constraints = [
             choices_check("data_category", DataCategory, "retentionpolicy_category_valid"),
             choices_check("action", RetentionAction, "retentionpolicy_action_valid"),
+            choices_check("anchor", AnchorEvent, "retentionpolicy_anchor_valid"),
+            models.CheckConstraint(
+                condition=Q(jurisdiction="") | Q(jurisdiction__in=Jurisdiction.values),
+                name="retentionpolicy_jurisdiction_valid",
+            ),
             models.UniqueConstraint(
-                fields=["data_category"],
+                fields=["data_category", "jurisdiction"],
                 condition=Q(role_family__isnull=True, active=True),
                 name="retentionpolicy_one_global_per_category",
             ),
             models.UniqueConstraint(
-                fields=["data_category", "role_family"],
+                fields=["data_category", "role_family", "jurisdiction"],
                 condition=Q(role_family__isnull=False, active=True),
                 name="retentionpolicy_one_per_family_category",
             ),
@@ -195,7 +236,17 @@ class RetentionPolicy(models.Model):
 
     def __str__(self) -> str:
         scope = self.role_family.name if self.role_family_id else "all role families"
-        return f"{self.get_data_category_display()}: {self.retention_days} days ({scope})"
+        if self.jurisdiction:
+            scope += f", {self.get_jurisdiction_display()}"
+        return (
+            f"{self.get_data_category_display()}: {self.retention_days} days after "
+            f"{self.get_anchor_display().lower()} ({scope})"
+        )
+
+    @property
+    def specificity(self) -> int:
+        """2 for a jurisdiction, 1 for a role family: the most specific policy wins."""
+        return (2 if self.jurisdiction else 0) + (1 if self.role_family_id else 0)
 
 
 class LegalHold(models.Model):
@@ -216,6 +267,13 @@ class LegalHold(models.Model):
         blank=True,
         related_name="legal_holds",
     )
+    connection = models.ForeignKey(
+        "integrations.AtsConnection",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="legal_holds",
+    )
     placed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -229,7 +287,9 @@ class LegalHold(models.Model):
         ordering = ["-placed_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(candidate__isnull=False) | Q(requisition__isnull=False),
+                condition=Q(candidate__isnull=False)
+                | Q(requisition__isnull=False)
+                | Q(connection__isnull=False),
                 name="legalhold_has_target",
             ),
             models.CheckConstraint(
@@ -239,7 +299,7 @@ class LegalHold(models.Model):
         ]
 
     def __str__(self) -> str:
-        target = self.candidate or self.requisition
+        target = self.candidate or self.requisition or self.connection
         return f"Hold on {target}: {self.reason}"
 
     @property
@@ -378,3 +438,246 @@ from governance.calibration.models import (  # noqa: E402, F401
     CalibrationStatus,
 )
 from governance.demographics import CandidateDemographics  # noqa: E402, F401
+
+# -- deletion receipts and candidate data requests ---------------------------------------------
+
+
+class ReceiptSource(models.TextChoices):
+    PURGE = "purge", "Retention purge"
+    DATA_REQUEST = "data_request", "Candidate data request"
+
+
+class VendorDeletionStatus(models.TextChoices):
+    NOT_NEEDED = "not_needed", "Not needed (nothing stored at a vendor)"
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed by the vendor"
+    FAILED = "failed", "Failed (will retry)"
+
+
+class DeletionReceipt(models.Model):
+    """Proof of one deletion batch: what, under which policy, when and how many.
+
+    Holds no personal data: counts, the policy, and our own interview ids (random UUIDs) whose
+    vendor copies were asked to be deleted, so a failed vendor call can be retried.
+    """
+
+    run_id = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)
+    source = models.CharField(max_length=14, choices=ReceiptSource.choices)
+    data_category = models.CharField(max_length=30, choices=DataCategory.choices)
+    policy = models.ForeignKey(
+        RetentionPolicy,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deletion_receipts",
+    )
+    # Snapshot of the policy at deletion time ("Recordings: 90 days after requisition close").
+    policy_label = models.CharField(max_length=300, blank=True)
+    data_request = models.ForeignKey(
+        "DataRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="receipts",
+    )
+    cutoff = models.DateTimeField(null=True, blank=True, help_text="Anchor dates up to this.")
+    count = models.PositiveIntegerField()
+    vendor_status = models.CharField(
+        max_length=12,
+        choices=VendorDeletionStatus.choices,
+        default=VendorDeletionStatus.NOT_NEEDED,
+    )
+    vendor_interviews = models.JSONField(
+        default=list, blank=True, help_text="Our interview ids whose vendor copies go too."
+    )
+    vendor_confirmed_at = models.DateTimeField(null=True, blank=True)
+    vendor_error = models.CharField(max_length=500, blank=True)
+    vendor_attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            choices_check("source", ReceiptSource, "deletionreceipt_source_valid"),
+            choices_check("data_category", DataCategory, "deletionreceipt_category_valid"),
+            choices_check("vendor_status", VendorDeletionStatus, "deletionreceipt_vendor_valid"),
+            models.CheckConstraint(
+                condition=Q(source="purge") | Q(data_request__isnull=False),
+                name="deletionreceipt_request_has_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.count} × {self.get_data_category_display()} "
+            f"({self.get_source_display()}, {self.created_at:%Y-%m-%d %H:%M})"
+        )
+
+
+class DataRequestSource(models.TextChoices):
+    CANDIDATE_EMAIL = "candidate_email", "Candidate (e-mail or letter)"
+    ATS_WEBHOOK = "ats_webhook", "ATS deletion/anonymization webhook"
+    ADMIN = "admin", "Hiring-ops admin"
+
+
+class DataRequestBasis(models.TextChoices):
+    """The law the deadline comes from (not legal advice: see docs/governance.md)."""
+
+    ILLINOIS = "il", "Illinois AI Video Interview Act §15 (30 days)"
+    GDPR = "gdpr", "GDPR Art 12(3) (one month)"
+    OTHER = "other", "Company policy (30 days)"
+
+
+class DataRequestStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    VENDOR_PENDING = "vendor_pending", "Erased here; vendor confirmation pending"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class DataRequest(models.Model):
+    """A candidate's request to erase their data, with its legal deadline."""
+
+    candidate = models.ForeignKey(
+        "integrations.Candidate", on_delete=models.PROTECT, related_name="data_requests"
+    )
+    source = models.CharField(max_length=16, choices=DataRequestSource.choices)
+    basis = models.CharField(max_length=6, choices=DataRequestBasis.choices)
+    # A ticket number or the ATS event id; never the candidate's name or address.
+    reference = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=DataRequestStatus.choices, default=DataRequestStatus.OPEN
+    )
+    erased_at = models.DateTimeField(null=True, blank=True)
+    vendor_confirmed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        constraints = [
+            choices_check("source", DataRequestSource, "datarequest_source_valid"),
+            choices_check("basis", DataRequestBasis, "datarequest_basis_valid"),
+            choices_check("status", DataRequestStatus, "datarequest_status_valid"),
+            models.CheckConstraint(
+                condition=Q(due_at__gte=models.F("received_at")), name="datarequest_due_after"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(completed_at__isnull=False),
+                name="datarequest_completed_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_at"], name="datarequest_open_idx")]
+
+    def __str__(self) -> str:
+        return f"Data request #{self.pk} ({self.get_status_display()}, due {self.due_at:%Y-%m-%d})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (DataRequestStatus.OPEN, DataRequestStatus.VENDOR_PENDING)
+
+
+# -- consent, notice and bias audits -----------------------------------------------------------
+
+
+class ConsentDecision(models.TextChoices):
+    GIVEN = "given", "Consented to an AI interview"
+    OPTED_OUT = "opted_out", "Opted out: human-only assessment"
+
+
+class ConsentRecord(models.Model):
+    """A candidate's consent to (or opt-out of) an AI interview, per jurisdiction."""
+
+    candidate = models.ForeignKey(
+        "integrations.Candidate", on_delete=models.PROTECT, related_name="consent_records"
+    )
+    application = models.ForeignKey(
+        "integrations.Application",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consent_records",
+        help_text="Empty: applies to every application of the candidate.",
+    )
+    jurisdiction = models.CharField(max_length=10, choices=Jurisdiction.choices, blank=True)
+    decision = models.CharField(max_length=10, choices=ConsentDecision.choices)
+    explanation_version = models.CharField(
+        max_length=100, blank=True, help_text="Which AI explanation the candidate was shown."
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+        constraints = [
+            choices_check("decision", ConsentDecision, "consentrecord_decision_valid"),
+            models.CheckConstraint(
+                condition=Q(jurisdiction="") | Q(jurisdiction__in=Jurisdiction.values),
+                name="consentrecord_jurisdiction_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} ({self.jurisdiction or 'any'}) at {self.recorded_at}"
+
+
+class NoticeChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    MAIL = "mail", "Mail"
+    JOB_POSTING = "job_posting", "Job posting"
+    CAREERS_PAGE = "careers_page", "Careers page"
+
+
+class NoticeRecord(models.Model):
+    """An AEDT/AI-use notice sent to a candidate (NYC LL144: ≥ 10 business days before use)."""
+
+    candidate = models.ForeignKey(
+        "integrations.Candidate", on_delete=models.PROTECT, related_name="notice_records"
+    )
+    application = models.ForeignKey(
+        "integrations.Application",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notice_records",
+    )
+    jurisdiction = models.CharField(max_length=10, choices=Jurisdiction.choices)
+    channel = models.CharField(max_length=14, choices=NoticeChannel.choices)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        constraints = [
+            choices_check("jurisdiction", Jurisdiction, "noticerecord_jurisdiction_valid"),
+            choices_check("channel", NoticeChannel, "noticerecord_channel_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_jurisdiction_display()} notice by {self.channel} at {self.sent_at}"
+
+
+class BiasAudit(models.Model):
+    """An independent bias audit of one vendor tool version (NYC LL144: ≤ 1 year old)."""
+
+    vendor = models.ForeignKey(
+        "interviews.Vendor", on_delete=models.PROTECT, related_name="bias_audits"
+    )
+    tool_version = models.CharField(max_length=100)
+    audit_date = models.DateField()
+    auditor = models.CharField(max_length=200)
+    summary_url = models.URLField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-audit_date", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(tool_version=""), name="biasaudit_has_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bias audit of {self.vendor} {self.tool_version} on {self.audit_date}"

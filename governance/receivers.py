@@ -11,6 +11,9 @@ audit event together. Two paths lead here:
   so the manager method is wrapped once (:func:`_audit_bulk_admin_logs`). An entry recorded by
   the signal is marked and never recorded twice.
 
+**ATS erasure webhooks.** ``integrations`` publishes ``candidate_erasure_requested``;
+:func:`open_data_request_from_ats` opens a candidate data request and enqueues its erasure.
+
 **User deletion.** The audit actor foreign key is ``SET_NULL``. Before a user is deleted,
 :func:`audit_user_deletion` records ``user.delete`` with the user's id, which lets
 ``verify_audit`` verify the hashes of that user's events after their ``actor_id`` became NULL.
@@ -26,11 +29,13 @@ from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry, LogEntryManager
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 from django.utils import translation
 
 from governance import audit
+from integrations.signals import candidate_erasure_requested
 
 ADMIN_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admin.delete"}
 USER_DELETE_ACTION = "user.delete"
@@ -97,3 +102,31 @@ def audit_user_deletion(sender: type[Any], instance: Any, **kwargs: Any) -> None
         target=instance,
         changes={"username": instance.get_username()},
     )
+
+
+@receiver(
+    candidate_erasure_requested, dispatch_uid="governance.data_requests.ats_erasure_requested"
+)
+def open_data_request_from_ats(
+    sender: Any,
+    connection: Any,
+    candidate_remote_ids: list[str],
+    action: str,
+    event: Any,
+    **kwargs: Any,
+) -> None:
+    """An ATS deleted or anonymized a candidate: open a data request and erase at once."""
+    from governance.data_requests import data_request_open, enqueue_erase
+    from governance.models import DataRequestSource
+    from integrations.models import Candidate
+
+    candidates = Candidate.objects.filter(connection=connection, remote_id__in=candidate_remote_ids)
+    for candidate in candidates:
+        with transaction.atomic():
+            request, _ = data_request_open(
+                candidate=candidate,
+                source=DataRequestSource.ATS_WEBHOOK,
+                received_at=event.received_at,
+                reference=f"{action} (webhook event {event.pk})",
+            )
+            transaction.on_commit(enqueue_erase(request.pk))

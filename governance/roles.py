@@ -32,6 +32,10 @@ CONFIG_MODELS = [
     ("governance", "rolefamilyaccess"),
     ("interviews", "vendor"),
     ("interviews", "writebackfieldmapping"),
+    ("governance", "consentrecord"),
+    ("governance", "noticerecord"),
+    ("governance", "biasaudit"),
+    ("governance", "datarequest"),
 ]
 RECORD_MODELS = [
     ("integrations", "candidate"),
@@ -53,6 +57,7 @@ RECORD_MODELS = [
     ("interviews", "reviewtask"),
     ("governance", "decision"),
     ("governance", "auditevent"),
+    ("governance", "deletionreceipt"),
 ]
 
 

@@ -12,4 +12,5 @@ urlpatterns = [
     path("sync-health/", include("governance.sync_health_urls")),
     path("calibration/", include("governance.calibration.urls")),
     path("adverse-impact/", include("governance.adverse_impact_urls")),
+    path("data-requests/", include("governance.data_request_urls")),
 ]

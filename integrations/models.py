@@ -282,6 +282,8 @@ class Requisition(models.Model):
     status = models.CharField(
         max_length=10, choices=RequisitionStatus.choices, default=RequisitionStatus.OPEN
     )
+    # When the requisition was first seen closed (retention periods can count from it).
+    closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -299,6 +301,16 @@ class Requisition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.remote_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # closed_at follows the status: set when it closes, cleared when it reopens.
+        closed = self.status == RequisitionStatus.CLOSED
+        if closed != (self.closed_at is not None):
+            self.closed_at = timezone.now() if closed else None
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "closed_at"}
+        super().save(*args, **kwargs)
 
 
 class Application(models.Model):

@@ -84,13 +84,15 @@ class VendorAdminForm(VendorSecretsForm):
             "kind",
             "active",
             "base_url",
+            "model_version",
             "webhook_secret_env",
             "api_key_env",
             "settings",
         ]
         help_texts = {
             "settings": (
-                'Generic HTTP: {"invite_path": "/interviews", "http_timeout": [5, 30]}. '
+                'Generic HTTP: {"invite_path": "/interviews", "deletion_path": "/deletions", '
+                '"http_timeout": [5, 30]}. '
                 'Rehearsal: {"script": [{"match": {"candidate_email": "..."}, "score": 72, '
                 '"summary": ["..."]}]} — see interviews/vendors/rehearsal.py.'
             ),
@@ -136,7 +138,7 @@ class VendorAdmin(SecretsAdminMixin, FixedSlugAdminMixin, admin.ModelAdmin):
         if obj is not None:
             webhook.insert(0, "webhook_address")
         fieldsets: list[tuple[str | None, dict[str, Any]]] = [
-            (None, {"fields": ["name", "slug", "kind", "active", "base_url"]}),
+            (None, {"fields": ["name", "slug", "kind", "active", "base_url", "model_version"]}),
             (
                 "Webhooks from the vendor",
                 {

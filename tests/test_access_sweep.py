@@ -92,6 +92,7 @@ PERSON_ENDPOINTS = {
     "interviews:rehearsal-run",
     "governance:calibration-session",
     "governance:calibration-score",
+    "governance:data-request-erase",
 }
 
 
@@ -287,6 +288,28 @@ def test_only_admins_retry_writebacks_from_sync_health(
     assert response.status_code in expected
     job.refresh_from_db()
     assert (job.status == WritebackStatus.PENDING) == (who == "ada")
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [("ada", (302,)), ("alice", (403,)), ("hank", (403,)), ("audrey", (403,)), (None, (302,))],
+)
+def test_only_admins_erase_candidate_data(
+    world: World, who: str | None, expected: tuple[int, ...]
+) -> None:
+    from governance.models import DataRequest
+    from tests.factories import DataRequestFactory
+
+    candidate = world.mine.interview.application.candidate
+    request = DataRequestFactory(candidate=candidate)
+    response = _client(world, who).post(reverse("governance:data-request-erase", args=[request.pk]))
+    assert response.status_code in expected
+    if response.status_code == 403:
+        _assert_no_leak(response)
+    candidate.refresh_from_db()
+    request = DataRequest.objects.get(pk=request.pk)
+    assert (request.erased_at is not None) == (who == "ada")
+    assert (candidate.first_name == "") == (who == "ada")
 
 
 @pytest.mark.parametrize(

@@ -19,12 +19,17 @@ from django.utils import timezone
 
 from governance.models import (
     AuditEvent,
+    BiasAudit,
     CalibrationItem,
     CalibrationRating,
     CalibrationSession,
     CandidateDemographics,
+    ConsentRecord,
+    DataRequest,
     Decision,
+    DeletionReceipt,
     LegalHold,
+    NoticeRecord,
     RequisitionAccess,
     RetentionPolicy,
     StopSwitch,
@@ -171,6 +176,23 @@ def make_pipeline(connection: AtsConnection, index: int, user: Any) -> dict[str,
         retention_days=90,
     )
     LegalHold.objects.create(reason="Litigation", candidate=candidate, placed_by=user)
+    request = DataRequest.objects.create(
+        candidate=candidate,
+        source="admin",
+        basis="other",
+        received_at=timezone.now(),
+        due_at=timezone.now() + timedelta(days=30),
+    )
+    DeletionReceipt.objects.create(
+        source="data_request", data_category="candidate_pii", data_request=request, count=3
+    )
+    ConsentRecord.objects.create(candidate=candidate, jurisdiction="il", decision="given")
+    NoticeRecord.objects.create(
+        candidate=candidate, jurisdiction="nyc", channel="email", sent_at=timezone.now()
+    )
+    BiasAudit.objects.create(
+        vendor=vendor, tool_version="v1", audit_date=timezone.localdate(), auditor="Audit LLC"
+    )
     RequisitionAccess.objects.create(user=user, requisition=requisition, role="recruiter")
     session = CalibrationSession.objects.create(name=f"Round {index}", plan=plan, created_by=user)
     item = CalibrationItem.objects.create(session=session, result=result, position=1)

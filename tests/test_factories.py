@@ -52,6 +52,11 @@ ALL_FACTORIES = [
     f.CalibrationItemFactory,
     f.CalibrationRatingFactory,
     f.CandidateDemographicsFactory,
+    f.DataRequestFactory,
+    f.DeletionReceiptFactory,
+    f.ConsentRecordFactory,
+    f.NoticeRecordFactory,
+    f.BiasAuditFactory,
 ]
 
 

@@ -252,6 +252,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "interviews-expire-and-remind": {"task": "interviews.expire_and_remind", "schedule": 300.0},
     # Invitations and vendor deliveries stored while the broker was down.
     "interviews-sweep": {"task": "interviews.sweep", "schedule": 60.0},
+    # Retention purge, vendor deletion retries and data requests awaiting a vendor (daily).
+    "governance-purge-expired": {"task": "governance.purge_expired", "schedule": 86400.0},
 }
 
 # --- Logging ----------------------------------------------------------------------------------
@@ -291,3 +293,6 @@ SCREENBRIDGE_AUTOMATION_BIAS_AGREEMENT = env.float(
 SCREENBRIDGE_AUTOMATION_BIAS_REVIEW_SECONDS = env.int(
     "SCREENBRIDGE_AUTOMATION_BIAS_REVIEW_SECONDS", default=60
 )
+# Governance: public holidays (ISO dates) that do not count as business days for the NYC notice
+# period; everything else Monday–Friday does (governance.compliance, docs/governance.md).
+SCREENBRIDGE_BUSINESS_HOLIDAYS = env.list("SCREENBRIDGE_BUSINESS_HOLIDAYS", default=[])

@@ -71,7 +71,8 @@ from integrations.models import (
     normalize_stage_name,
 )
 from integrations.queueing import enqueue_each
-from integrations.signals import application_stage_changed
+from integrations.services import erasure
+from integrations.signals import application_stage_changed, candidate_erasure_requested
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,9 @@ def inbound_event_process(*, event_id: int) -> InboundEvent:
 def _event_apply(event: InboundEvent, *, attempt: int) -> None:
     connection = event.connection
     payload = _parse_body(event.raw_body)
+    if erasure.is_erasure_action(connection.provider, event.action):
+        _erasure_apply(event, payload, attempt=attempt)
+        return
     mapping = registry.mapping_module(connection.provider)
     # Outside the transaction: normalize may call the ATS (Lever stage names).
     changes: list[StageChange] = mapping.normalize(
@@ -159,6 +163,30 @@ def _event_apply(event: InboundEvent, *, attempt: int) -> None:
         ).update(status=status, error="", processed_at=timezone.now())
         if not finished:
             raise ClaimLostError(event.pk)
+
+
+def _erasure_apply(event: InboundEvent, payload: dict[str, Any], *, attempt: int) -> None:
+    """A deletion/anonymization webhook: publish it after commit for governance to act on."""
+    connection = event.connection
+    candidate_ids = erasure.erasure_candidate_ids(connection.provider, payload)
+    with transaction.atomic():
+        status = InboundEventStatus.PROCESSED if candidate_ids else InboundEventStatus.IGNORED
+        finished = InboundEvent.objects.filter(
+            pk=event.pk, status=InboundEventStatus.PROCESSING, attempts=attempt
+        ).update(status=status, error="", processed_at=timezone.now())
+        if not finished:
+            raise ClaimLostError(event.pk)
+        if candidate_ids:
+            transaction.on_commit(
+                partial(
+                    candidate_erasure_requested.send,
+                    sender=InboundEvent,
+                    connection=connection,
+                    candidate_remote_ids=candidate_ids,
+                    action=event.action,
+                    event=event,
+                )
+            )
 
 
 def _parse_body(raw_body: str) -> dict[str, Any]:

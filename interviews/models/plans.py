@@ -137,6 +137,11 @@ class Vendor(CredentialsModel):
     kind = models.CharField(max_length=20, choices=VendorKind.choices)
     base_url = models.URLField(max_length=500, blank=True, help_text="The vendor's API root.")
     active = models.BooleanField(default=True)
+    model_version = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The vendor's tool/model version in use; NYC launches need a bias audit of it.",
+    )
     settings = models.JSONField(default=dict, blank=True, help_text="Adapter-specific options.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

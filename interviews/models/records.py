@@ -296,6 +296,10 @@ class LaunchSkipReason(models.TextChoices):
     SKIPPED_STAGE = "skipped_stage", "The candidate skipped past the trigger stage"
     VENDOR_INACTIVE = "vendor_inactive", "The plan's vendor is inactive"
     NO_ROLE_FAMILY = "no_role_family", "The requisition belongs to no role family"
+    IL_CONSENT_MISSING = "il_consent_missing", "Illinois: no AI-interview consent recorded"
+    NYC_NOTICE_MISSING = "nyc_notice_missing", "NYC: notice not sent 10 business days before"
+    NYC_BIAS_AUDIT = "nyc_bias_audit", "NYC: no bias audit within 365 days for the tool version"
+    HUMAN_ONLY = "human_only", "The candidate chose the human-only path"
 
 
 class LaunchSkip(models.Model):

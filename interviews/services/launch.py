@@ -53,7 +53,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from governance import audit
+from governance import audit, compliance
 from governance.stop_switch import active_stop
 from integrations.models import STAGE_ORDER, Application, CanonicalStage
 from interviews import selectors, tasks
@@ -82,6 +82,15 @@ __all__ = [
     "launch_skip_record",
 ]
 
+# Refusals of governance.compliance.launch_gate: each is also an audit event.
+COMPLIANCE_REASONS = frozenset(
+    {
+        LaunchSkipReason.HUMAN_ONLY,
+        LaunchSkipReason.IL_CONSENT_MISSING,
+        LaunchSkipReason.NYC_NOTICE_MISSING,
+        LaunchSkipReason.NYC_BIAS_AUDIT,
+    }
+)
 # Outcomes the ATS reports: every open interview of the application is cancelled.
 OUTCOMES = frozenset({CanonicalStage.REJECTED, CanonicalStage.HIRED, CanonicalStage.WITHDRAWN})
 
@@ -104,7 +113,9 @@ def interview_launch_refusal(
 
     In order: plan draft/paused, a stop switch (global, plan or vendor), the vendor inactive
     (or a rehearsal vendor on a live connection — it would write sample results about real
-    candidates), the candidate opted out, a required consent missing. ``None``: go ahead.
+    candidates), the candidate opted out, a required consent missing, then the jurisdiction
+    rules of ``governance.compliance.launch_gate`` (opt-out record → human-only path, Illinois
+    consent, NYC notice and bias audit). ``None``: go ahead.
     """
     if plan.status == PlanStatus.DRAFT:
         return LaunchRefusal(LaunchSkipReason.PLAN_DRAFT, f"Plan “{plan.name}” is a draft.")
@@ -139,6 +150,10 @@ def interview_launch_refusal(
         return LaunchRefusal(
             LaunchSkipReason.MISSING_CONSENT, clip_text(f"Missing consent: {', '.join(missing)}.")
         )
+    # Consent, notice and bias-audit rules of the requisition's jurisdictions (and opt-outs).
+    gate = compliance.launch_gate(application=application, plan=plan)
+    if gate is not None:
+        return LaunchRefusal(LaunchSkipReason(gate.reason), clip_text(gate.detail))
     return None
 
 
@@ -161,6 +176,16 @@ def launch_skip_record(
     ``reason``. One row per application, plan and reason; the latest detail is kept."""
     now = timezone.now()
     detail = clip_text(detail)
+    if reason in COMPLIANCE_REASONS:
+        # A refusal for consent, notice, audit or opt-out is part of the audit trail too.
+        with transaction.atomic():
+            audit.record(
+                actor="system:compliance",
+                action="launch.refused",
+                target=application,
+                object_repr=f"Application {application.pk}",  # never the candidate's name
+                changes={"reason": str(reason), "plan": plan.pk if plan else None},
+            )
     rows = LaunchSkip.objects.filter(application=application, plan=plan, reason=reason)
     bump = {"occurrences": F("occurrences") + 1, "last_seen_at": now, "detail": detail}
     if not rows.update(**bump):

@@ -7,6 +7,9 @@ An adapter turns one ``Vendor`` row into calls and facts:
 - :meth:`VendorAdapter.invited` runs after the invitation is recorded (the rehearsal vendor
   delivers its scripted result from there);
 - :meth:`VendorAdapter.cancel` withdraws an invitation (best effort);
+- :meth:`VendorAdapter.delete_data` asks the vendor to delete what it stores about some
+  interviews (recordings, transcripts, reports, backups) and returns its confirmation
+  (retention purges and candidate data requests, ``governance.retention``);
 - :meth:`VendorAdapter.verify` checks a webhook delivery's signature on the raw bytes and names
   it (Standard Webhooks for the generic vendor), raising ``SignatureError`` /
   ``MalformedPayloadError`` from ``integrations.connectors.base``;
@@ -30,7 +33,22 @@ from integrations.connectors.base import Delivery
 if TYPE_CHECKING:
     from interviews.models import Interview, Vendor
 
-__all__ = ["Delivery", "Invitation", "ResultData", "VendorAdapter", "VendorUpdate"]
+__all__ = [
+    "DeletionConfirmation",
+    "Delivery",
+    "Invitation",
+    "ResultData",
+    "VendorAdapter",
+    "VendorUpdate",
+]
+
+
+@dataclass(frozen=True)
+class DeletionConfirmation:
+    """The vendor's answer to a deletion request: how many interviews it deleted data of."""
+
+    deleted: int
+    reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,14 @@ class VendorAdapter:
         """Called once the invitation is recorded (status ``invited``); nothing by default."""
 
     def cancel(self, interview: Interview) -> None:
+        raise NotImplementedError
+
+    def delete_data(
+        self, interviews: list[Interview], *, artifacts: list[str], deletion_id: str
+    ) -> DeletionConfirmation:
+        """Ask the vendor to delete ``artifacts`` (recording, transcript, report, all) of
+        ``interviews`` everywhere, backups included; raise the ``integrations.http`` errors
+        on failure. ``deletion_id`` is the same on every retry of one request."""
         raise NotImplementedError
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> Delivery:

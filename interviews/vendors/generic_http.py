@@ -43,6 +43,17 @@ webhooks with; several may be configured, separated by whitespace, for rotation)
 Cancellation: ``DELETE {base_url}{invite_path}/{id}`` signed over an empty body (``webhook-id`` =
 ``<interview_id>:cancel``). Any 2xx, and 404 (already gone), is success.
 
+Deletion: ``POST {base_url}{deletion_path}`` (setting ``deletion_path``, default
+``/deletions``), signed, ``webhook-id`` = ``deletion_id`` (the same on every retry)::
+
+    {"deletion_id": "<uuid>", "artifacts": ["recording", "transcript"],
+     "interviews": [{"id": "<vendor reference>", "external_id": "<interview_id>"}]}
+
+``artifacts`` is a subset of ``recording``, ``transcript``, ``report``, ``raw`` or ``["all"]``
+(a candidate's erasure request). The vendor deletes them everywhere, backups included, and
+answers any 2xx with ``{"deleted": <number of interviews>}``; that answer is recorded as its
+confirmation. 404 for an interview it no longer has is fine too. Other errors are retried.
+
 2. Status updates and results (vendor → Screenbridge)
 -----------------------------------------------------
 
@@ -120,12 +131,19 @@ from integrations.http import (
     client_for_settings,
 )
 from interviews.models import ResultFlag
-from interviews.vendors.base import Invitation, ResultData, VendorAdapter, VendorUpdate
+from interviews.vendors.base import (
+    DeletionConfirmation,
+    Invitation,
+    ResultData,
+    VendorAdapter,
+    VendorUpdate,
+)
 
 if TYPE_CHECKING:
     from interviews.models import Interview, Vendor
 
 DEFAULT_INVITE_PATH = "/interviews"
+DEFAULT_DELETION_PATH = "/deletions"
 DEFAULT_SCALE_MAX = 100
 
 # Event type → VendorUpdate.kind (the interview status it reports).
@@ -211,6 +229,37 @@ class GenericHttpVendor(VendorAdapter):
         except AtsPermanentError as exc:
             if exc.status_code != 404:
                 raise
+
+    def delete_data(
+        self, interviews: list[Interview], *, artifacts: list[str], deletion_id: str
+    ) -> DeletionConfirmation:
+        """POST the signed deletion request; the vendor's 2xx answer is its confirmation."""
+        body = _json_bytes(
+            {
+                "deletion_id": deletion_id,
+                "artifacts": list(artifacts),
+                "interviews": [
+                    {"id": interview.vendor_reference, "external_id": str(interview.public_id)}
+                    for interview in interviews
+                ],
+            }
+        )
+        headers = self._signed_headers(deletion_id, body)
+        headers["Content-Type"] = "application/json"
+        path = "/" + str(
+            (self.vendor.settings or {}).get("deletion_path") or DEFAULT_DELETION_PATH
+        ).strip("/")
+        try:
+            response = self.http.request("POST", path, data=body, headers=headers)
+        except AtsPermanentError as exc:
+            if exc.status_code == 404:  # the vendor holds nothing of these interviews
+                return DeletionConfirmation(deleted=0, reference="404")
+            raise
+        answer = response.json_or_none()
+        deleted = answer.get("deleted") if isinstance(answer, dict) else None
+        if isinstance(deleted, bool) or not isinstance(deleted, int):
+            deleted = len(interviews)
+        return DeletionConfirmation(deleted=deleted, reference=f"HTTP {response.status_code}")
 
     def _invite_path(self) -> str:
         path = str((self.vendor.settings or {}).get("invite_path") or DEFAULT_INVITE_PATH)

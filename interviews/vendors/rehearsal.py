@@ -56,7 +56,7 @@ from integrations.http import AtsPermanentError
 from interviews.models import Interview, RehearsalCandidate
 from interviews.selectors import interview_for_vendor_call
 from interviews.services.vendor_events import vendor_event_store
-from interviews.vendors.base import Invitation, VendorAdapter, VendorUpdate
+from interviews.vendors.base import DeletionConfirmation, Invitation, VendorAdapter, VendorUpdate
 from interviews.vendors.generic_http import parse_event
 
 REFERENCE_PREFIX = "rehearsal-"
@@ -150,6 +150,12 @@ class RehearsalVendor(VendorAdapter):
 
     def cancel(self, interview: Interview) -> None:
         """Nothing to withdraw: the rehearsal vendor has no candidate-facing side."""
+
+    def delete_data(
+        self, interviews: list[Interview], *, artifacts: list[str], deletion_id: str
+    ) -> DeletionConfirmation:
+        """Confirmed at once: the rehearsal vendor stores nothing outside Screenbridge."""
+        return DeletionConfirmation(deleted=len(interviews), reference="rehearsal")
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> Delivery:
         raise SignatureError("the rehearsal vendor sends no webhooks")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import factory
@@ -25,11 +26,22 @@ from governance.demographics import (
 from governance.models import (
     AccessRole,
     AuditEvent,
+    BiasAudit,
+    ConsentDecision,
+    ConsentRecord,
     DataCategory,
+    DataRequest,
+    DataRequestBasis,
+    DataRequestSource,
     Decision,
     DecisionOutcome,
+    DeletionReceipt,
+    Jurisdiction,
     LegalHold,
+    NoticeChannel,
+    NoticeRecord,
     OverrideReason,
+    ReceiptSource,
     RequisitionAccess,
     RetentionAction,
     RetentionPolicy,
@@ -44,6 +56,7 @@ from .interviews import (
     InterviewPlanFactory,
     InterviewResultFactory,
     RoleFamilyFactory,
+    VendorFactory,
 )
 from .users import UserFactory
 
@@ -222,3 +235,67 @@ class CandidateDemographicsFactory(DjangoModelFactory[CandidateDemographics]):
     hispanic_or_latino = Ethnicity.NOT_HISPANIC_OR_LATINO
     race = Race.WHITE
     source = DemographicsSource.CSV_IMPORT
+
+
+class DataRequestFactory(DjangoModelFactory[DataRequest]):
+    """An open erasure request received today (company-policy basis: 30 days)."""
+
+    class Meta:
+        model = DataRequest
+
+    candidate = factory.SubFactory(CandidateFactory)
+    source = DataRequestSource.CANDIDATE_EMAIL
+    basis = DataRequestBasis.OTHER
+    reference = factory.Sequence(lambda n: f"TICKET-{n}")
+    received_at = factory.LazyFunction(timezone.now)
+    due_at = factory.LazyAttribute(lambda o: o.received_at + dt.timedelta(days=30))
+
+
+class DeletionReceiptFactory(DjangoModelFactory[DeletionReceipt]):
+    """A purge receipt of one batch of recordings."""
+
+    class Meta:
+        model = DeletionReceipt
+
+    source = ReceiptSource.PURGE
+    data_category = DataCategory.RECORDING
+    policy_label = "Recordings: 90 days after requisition close (all role families)"
+    count = 10
+
+
+class ConsentRecordFactory(DjangoModelFactory[ConsentRecord]):
+    """An Illinois consent to the AI interview, given an hour ago."""
+
+    class Meta:
+        model = ConsentRecord
+
+    candidate = factory.SubFactory(CandidateFactory)
+    jurisdiction = Jurisdiction.IL
+    decision = ConsentDecision.GIVEN
+    explanation_version = "ai-explainer-v1"
+    recorded_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(hours=1))
+
+
+class NoticeRecordFactory(DjangoModelFactory[NoticeRecord]):
+    """An NYC AEDT notice e-mailed three weeks ago."""
+
+    class Meta:
+        model = NoticeRecord
+
+    candidate = factory.SubFactory(CandidateFactory)
+    jurisdiction = Jurisdiction.NYC
+    channel = NoticeChannel.EMAIL
+    sent_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=21))
+
+
+class BiasAuditFactory(DjangoModelFactory[BiasAudit]):
+    """A bias audit of the vendor's current tool version, dated 30 days ago."""
+
+    class Meta:
+        model = BiasAudit
+
+    vendor = factory.SubFactory(VendorFactory, model_version="v1")
+    tool_version = factory.LazyAttribute(lambda o: o.vendor.model_version or "v1")
+    audit_date = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=30))
+    auditor = "Independent Audits LLC"
+    summary_url = "https://careers.example/ai-bias-audit-2026.pdf"
