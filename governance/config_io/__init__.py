@@ -93,10 +93,16 @@ def apply_config(
     dry_run: bool = False,
     prune: bool = False,
     actor: Any = None,
+    go_live_reason: str | None = None,
 ) -> ApplyResult:
-    """Apply ``text``; :class:`ConfigError` (nothing applied) if it has any problem."""
+    """Apply ``text``; :class:`ConfigError` (nothing applied) if it has any problem.
+
+    A plan the file sets ``live`` (and is not live yet) goes through the go-live readiness
+    gate, as on its readiness page: it needs ``actor`` (a hiring-ops admin), and either its
+    checklist passes or ``go_live_reason`` is the written, audited override.
+    """
     document = load(text, filename)
-    ctx = Context(prune=prune, actor=actor)
+    ctx = Context(prune=prune, actor=actor, go_live_reason=go_live_reason)
     _check_document(document, ctx)
     try:
         _apply(document, ctx, text=text, filename=filename, dry_run=dry_run)
@@ -114,6 +120,8 @@ def _apply(document: Any, ctx: Context, *, text: str, filename: str, dry_run: bo
         if isinstance(document, LineMap):
             for section in SECTIONS:
                 section.apply(document.get(section.name), None, ctx, section.name)
+            if not ctx.problems:
+                _take_live(ctx)
         if ctx.problems:
             transaction.set_rollback(True)
             raise ConfigError(filename, ctx.problems)
@@ -133,6 +141,22 @@ def _apply(document: Any, ctx: Context, *, text: str, filename: str, dry_run: bo
                     "diff_truncated": len(ctx.changes) > AUDIT_MAX_CHANGES,
                 },
             )
+
+
+def _take_live(ctx: Context) -> None:
+    """The plans the file takes live, through the same gate as the readiness page."""
+    from interviews.services.golive import GoLiveRefusedError, plan_go_live
+
+    for plan, line, path in ctx.going_live:
+        if ctx.actor is None:
+            ctx.problem(line, f"{path}: status: taking a plan live needs --actor USERNAME")
+            continue
+        try:
+            plan_go_live(plan=plan, actor=ctx.actor, override_reason=ctx.go_live_reason)
+        except GoLiveRefusedError as exc:
+            ctx.problem(line, f"{path}: status: cannot go live: {exc}")
+        else:
+            ctx.changes.append(f"~ {path}.status: 'pilot' -> 'live' (go-live gate)")
 
 
 def _check_document(document: Any, ctx: Context) -> None:

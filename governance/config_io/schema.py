@@ -147,6 +147,10 @@ class Context:
     )
     # Items whose structure is wrong are skipped when applying (ids of their LineMaps).
     broken: set[int] = field(default_factory=set)
+    # Plans the file takes live: saved as pilot, then taken through the go-live gate at the end
+    # (plan, line of its status, path); ``go_live_reason`` is the audited override, if any.
+    going_live: list[tuple[Any, int, str]] = field(default_factory=list)
+    go_live_reason: str | None = None
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append(Problem(line, message))

@@ -136,6 +136,16 @@ class PlanSection(Section):
             super().report(ValidationError(rest), item, ctx, path)
 
     def save(self, obj: Any, created: bool, item: LineMap, ctx: Context, path: str) -> bool:
+        was = (
+            None
+            if created
+            else InterviewPlan.objects.filter(pk=obj.pk).values_list("status", flat=True).first()
+        )
+        if obj.status == PlanStatus.LIVE and was != PlanStatus.LIVE:
+            # Live only through the go-live readiness gate: saved as pilot now, taken through
+            # interviews.services.golive once the whole file (competencies too) is applied.
+            obj.status = PlanStatus.PILOT
+            ctx.going_live.append((obj, item.line_of("status"), path))
         if obj.status in RUNNING and obj.activated_at is None:
             obj.activated_at = timezone.now()  # as the admin does
         obj.save()
@@ -303,6 +313,7 @@ VENDORS = VendorSection(
         Key("kind", help="The adapter that reaches the vendor."),
         Key("base_url", help="The vendor's API root."),
         Key("active", BOOL, help="Inactive vendors get no invitations."),
+        Key("model_version", help="Tool/model version in use; NYC launches need its bias audit."),
         *_secret_keys(Vendor),
         Key("settings", JSON_MAP, help="Adapter-specific options."),
     ],
@@ -375,7 +386,12 @@ RETENTION_POLICIES = Section(
         Key("name", help="Identifies the policy."),
         Key("data_category", help="The data it governs."),
         Key("role_family", ref=RoleFamily, help="Slug of the role family; null for all."),
+        Key(
+            "jurisdiction",
+            help="il, nyc, eu, co; empty for every jurisdiction without a policy of its own.",
+        ),
         Key("retention_days", INTEGER, help="Days the data is kept."),
+        Key("anchor", help="The event the days count from."),
         Key("action", help="What happens when the time is up."),
         Key("active", BOOL, help="Only active policies run (one per category and scope)."),
         Key("notes", help="Legal basis."),

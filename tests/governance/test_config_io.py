@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 from governance.config_io import ConfigError, apply_config, export_config
 from governance.config_io.reference import reference_tables
 from governance.models import AuditEvent, StopScope, StopSwitch
+from governance.roles import HIRING_OPS_ADMIN
 from integrations.models import AtsConnection, StageMapping
 from interviews.models import Competency, InterviewPlan, PlanStatus, RoleFamily, Vendor
 from tests.factories import (
@@ -113,7 +114,7 @@ def test_round_trip_of_a_database_built_by_hand(monkeypatch: pytest.MonkeyPatch)
     RetentionPolicyFactory(role_family=plan.role_family, data_category="recording")
     StopSwitchFactory(plan=plan)
     first = export_config().text
-    actor = UserFactory()
+    actor = UserFactory(groups=[HIRING_OPS_ADMIN])
 
     StopSwitch.objects.all().delete()
     for model in (Competency, InterviewPlan):
@@ -121,10 +122,28 @@ def test_round_trip_of_a_database_built_by_hand(monkeypatch: pytest.MonkeyPatch)
     RoleFamily.objects.all().delete()  # cascades to retention policies
     Vendor.objects.all().delete()
     AtsConnection.objects.all().delete()
-    apply_config(first, actor=actor)
+    # The live plan goes through the go-live gate; in an empty database its checklist fails,
+    # so restoring it live takes the audited override.
+    reason = "Restoring the production configuration into a new environment."
+    apply_config(first, actor=actor, go_live_reason=reason)
 
     assert export_config().text == first
     assert apply_config(first, actor=actor).changes == []
+    (event,) = AuditEvent.objects.filter(action="plan.go_live_override")
+    assert event.actor == actor
+
+
+def test_a_plan_goes_live_through_the_gate_or_nothing_is_applied(env: None) -> None:
+    admin = UserFactory(groups=[HIRING_OPS_ADMIN])
+    text = example().replace("    status: pilot", "    status: live")
+
+    with pytest.raises(ConfigError) as refused:
+        apply_config(text, actor=admin)  # the checklist fails and no reason is given
+
+    assert "screenbridge.yaml:" in str(refused.value)
+    assert "cannot go live" in str(refused.value)
+    assert not InterviewPlan.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="plan.go_live").exists()
 
 
 def test_dry_run_prints_the_diff_and_saves_nothing(env: None) -> None:
@@ -271,7 +290,11 @@ def test_one_file_can_pause_a_plan_and_put_another_live() -> None:
     )
     text = text.replace("STATUS_OLD", "paused")
 
-    apply_config(text)
+    apply_config(
+        text,
+        actor=UserFactory(groups=[HIRING_OPS_ADMIN]),
+        go_live_reason="Replacing the old plan during the vendor migration.",
+    )
 
     statuses = dict(InterviewPlan.objects.values_list("name", "status"))
     assert statuses == {"Old": "paused", "New": "live"}

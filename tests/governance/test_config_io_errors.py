@@ -127,6 +127,12 @@ CASES: list[tuple[str, Any, str, str]] = [
         "",
     ),
     (
+        "plan taken live outside the readiness gate",
+        lambda t: replace_once(t, "    status: pilot", "    status: live"),
+        "    status: live",
+        "taking a plan live needs --actor USERNAME",
+    ),
+    (
         "wrong version",
         lambda t: replace_once(t, "version: 1", "version: 2"),
         "version: 2",

@@ -32,6 +32,11 @@ class Command(BaseCommand):
             metavar="USERNAME",
             help="The user responsible (audit trail; required to switch stop switches).",
         )
+        parser.add_argument(
+            "--go-live-reason",
+            metavar="TEXT",
+            help="Written reason to take plans live despite failing readiness checks (audited).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["file"]
@@ -59,6 +64,7 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 prune=options["prune"],
                 actor=actor,
+                go_live_reason=options["go_live_reason"],
             )
         except ConfigError as exc:
             raise CommandError(f"Nothing applied; {len(exc.problems)} problem(s):\n{exc}") from exc
