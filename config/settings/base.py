@@ -265,3 +265,6 @@ SCREENBRIDGE_ARTIFACT_LINK_TTL = env.int("SCREENBRIDGE_ARTIFACT_LINK_TTL", defau
 # this many words (or missing) are flagged short_transcript. Both route the result to review.
 SCREENBRIDGE_LOW_CONFIDENCE = env.float("SCREENBRIDGE_LOW_CONFIDENCE", default=0.6)
 SCREENBRIDGE_MIN_TRANSCRIPT_WORDS = env.int("SCREENBRIDGE_MIN_TRANSCRIPT_WORDS", default=150)
+# Metrics: minutes a manual first screen takes (recruiter hours saved); a role family may
+# override it (RoleFamily.manual_screen_minutes).
+SCREENBRIDGE_MANUAL_SCREEN_MINUTES = env.int("SCREENBRIDGE_MANUAL_SCREEN_MINUTES", default=30)

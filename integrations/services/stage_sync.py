@@ -60,6 +60,7 @@ from integrations.connectors.base import (
 from integrations.connectors.payload import REQUISITION_PLACEHOLDER
 from integrations.models import (
     Application,
+    ApplicationStageChange,
     AtsConnection,
     Candidate,
     CanonicalStage,
@@ -301,6 +302,10 @@ def _apply(
         _unmapped_stage_record(connection, stage_id, stage_name)
     result = StageChangeResult(application, applied=True, old_stage=old, new_stage=canonical)
     if result.stage_changed and canonical != CanonicalStage.UNMAPPED:
+        # Stage history for the metrics' pass-through (append-only, same transaction).
+        ApplicationStageChange.objects.create(
+            application=application, from_stage=old or "", to_stage=canonical, changed_at=key
+        )
         _publish_on_commit(application, old=old, new=canonical, event=event)
     return result
 

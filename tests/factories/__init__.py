@@ -14,6 +14,7 @@ from .governance import (
 from .integrations import (
     DEFAULT_WEBHOOK_SECRET,
     ApplicationFactory,
+    ApplicationStageChangeFactory,
     AtsConnectionFactory,
     CandidateFactory,
     InboundEventFactory,
@@ -46,6 +47,7 @@ __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_WEBHOOK_SECRET",
     "ApplicationFactory",
+    "ApplicationStageChangeFactory",
     "AtsConnectionFactory",
     "AuditEventFactory",
     "CandidateFactory",
