@@ -6,26 +6,129 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0001_initial'),
+        ("integrations", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApplicationStageChange',
+            name="ApplicationStageChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_stage', models.CharField(blank=True, choices=[('applied', 'Applied'), ('application_review', 'Application review'), ('automated_interview', 'Automated interview'), ('recruiter_screen', 'Recruiter screen'), ('hiring_manager_review', 'Hiring manager review'), ('onsite', 'Onsite'), ('offer', 'Offer'), ('hired', 'Hired'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('unmapped', 'Unmapped')], max_length=32)),
-                ('to_stage', models.CharField(choices=[('applied', 'Applied'), ('application_review', 'Application review'), ('automated_interview', 'Automated interview'), ('recruiter_screen', 'Recruiter screen'), ('hiring_manager_review', 'Hiring manager review'), ('onsite', 'Onsite'), ('offer', 'Offer'), ('hired', 'Hired'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('unmapped', 'Unmapped')], max_length=32)),
-                ('changed_at', models.DateTimeField(db_index=True)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stage_changes', to='integrations.application')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("applied", "Applied"),
+                            ("application_review", "Application review"),
+                            ("automated_interview", "Automated interview"),
+                            ("recruiter_screen", "Recruiter screen"),
+                            ("hiring_manager_review", "Hiring manager review"),
+                            ("onsite", "Onsite"),
+                            ("offer", "Offer"),
+                            ("hired", "Hired"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                            ("unmapped", "Unmapped"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "to_stage",
+                    models.CharField(
+                        choices=[
+                            ("applied", "Applied"),
+                            ("application_review", "Application review"),
+                            ("automated_interview", "Automated interview"),
+                            ("recruiter_screen", "Recruiter screen"),
+                            ("hiring_manager_review", "Hiring manager review"),
+                            ("onsite", "Onsite"),
+                            ("offer", "Offer"),
+                            ("hired", "Hired"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                            ("unmapped", "Unmapped"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(db_index=True)),
+                (
+                    "recorded_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stage_changes",
+                        to="integrations.application",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['application', 'changed_at', 'pk'],
-                'indexes': [models.Index(fields=['application', 'changed_at'], name='stagechange_app_time_idx'), models.Index(fields=['to_stage', 'changed_at'], name='stagechange_stage_time_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('to_stage__in', ['applied', 'application_review', 'automated_interview', 'recruiter_screen', 'hiring_manager_review', 'onsite', 'offer', 'hired', 'rejected', 'withdrawn', 'unmapped'])), name='stagechange_to_stage_valid'), models.CheckConstraint(condition=models.Q(('from_stage', ''), ('from_stage__in', ['applied', 'application_review', 'automated_interview', 'recruiter_screen', 'hiring_manager_review', 'onsite', 'offer', 'hired', 'rejected', 'withdrawn', 'unmapped']), _connector='OR'), name='stagechange_from_stage_valid')],
+                "ordering": ["application", "changed_at", "pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["application", "changed_at"], name="stagechange_app_time_idx"
+                    ),
+                    models.Index(
+                        fields=["to_stage", "changed_at"], name="stagechange_stage_time_idx"
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "to_stage__in",
+                                [
+                                    "applied",
+                                    "application_review",
+                                    "automated_interview",
+                                    "recruiter_screen",
+                                    "hiring_manager_review",
+                                    "onsite",
+                                    "offer",
+                                    "hired",
+                                    "rejected",
+                                    "withdrawn",
+                                    "unmapped",
+                                ],
+                            )
+                        ),
+                        name="stagechange_to_stage_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("from_stage", ""),
+                            (
+                                "from_stage__in",
+                                [
+                                    "applied",
+                                    "application_review",
+                                    "automated_interview",
+                                    "recruiter_screen",
+                                    "hiring_manager_review",
+                                    "onsite",
+                                    "offer",
+                                    "hired",
+                                    "rejected",
+                                    "withdrawn",
+                                    "unmapped",
+                                ],
+                            ),
+                            _connector="OR",
+                        ),
+                        name="stagechange_from_stage_valid",
+                    ),
+                ],
             },
         ),
     ]

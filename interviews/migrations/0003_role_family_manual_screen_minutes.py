@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('interviews', '0002_interview_invite_attempts'),
+        ("interviews", "0002_interview_invite_attempts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='rolefamily',
-            name='manual_screen_minutes',
-            field=models.PositiveIntegerField(blank=True, help_text='Minutes a manual first screen takes in this role family (recruiter hours saved); empty means SCREENBRIDGE_MANUAL_SCREEN_MINUTES.', null=True),
+            model_name="rolefamily",
+            name="manual_screen_minutes",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Minutes a manual first screen takes in this role family (recruiter hours saved); empty means SCREENBRIDGE_MANUAL_SCREEN_MINUTES.",
+                null=True,
+            ),
         ),
     ]

@@ -139,7 +139,7 @@ def build() -> MetricsWorld:
         (S.REJECTED, at(17)),
     )
     # I4: borderline, override after 2 h, card open 120 min (a later view does not count).
-    i4, r4 = scored(at(16), "55.00")
+    _i4, r4 = scored(at(16), "55.00")
     _view_card(alice, r4, at(16, 9))
     _view_card(alice, r4, at(16, 10))
     DecisionFactory(result=r4, decided_by=alice, created_at=at(16, 11), override=True)

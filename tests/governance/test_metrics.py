@@ -108,9 +108,7 @@ def test_recruiter_hours_saved(world) -> None:
     assert saved.hours == pytest.approx(1.0)
 
 
-def test_recruiter_hours_saved_uses_the_setting_without_a_family_override(
-    world, settings
-) -> None:
+def test_recruiter_hours_saved_uses_the_setting_without_a_family_override(world, settings) -> None:
     settings.SCREENBRIDGE_MANUAL_SCREEN_MINUTES = 55
     world.support.manual_screen_minutes = None
     world.support.save()
