@@ -73,17 +73,20 @@ def _view_card(user: Any, result: Any, when: dt.datetime) -> None:
         audit.record_view(user=user, target=result, what="score_card")
 
 
-def build() -> MetricsWorld:
-    connection = AtsConnectionFactory(slug="metrics-gh")
-    support = RoleFamilyFactory(slug="support", name="Support", manual_screen_minutes=40)
-    sales = RoleFamilyFactory(slug="sales", name="Sales")
+def build(suffix: str = "") -> MetricsWorld:
+    """The world; a ``suffix`` builds an independent copy next to an existing one."""
+    connection = AtsConnectionFactory(slug=f"metrics-gh{suffix}")
+    support = RoleFamilyFactory(
+        slug=f"support{suffix}", name=f"Support{suffix}", manual_screen_minutes=40
+    )
+    sales = RoleFamilyFactory(slug=f"sales{suffix}", name=f"Sales{suffix}")
     plan = InterviewPlanFactory(role_family=support, activated_at=at(10, 0))
     support_req = RequisitionFactory(connection=connection, title="Support agent")
     sales_req = RequisitionFactory(connection=connection, title="Sales rep")
     RoleFamilyMembershipFactory(requisition=support_req, role_family=support)
     RoleFamilyMembershipFactory(requisition=sales_req, role_family=sales)
-    alice = UserFactory(username="m-alice", groups=[RECRUITER])
-    bob = UserFactory(username="m-bob", groups=[RECRUITER])
+    alice = UserFactory(username=f"m-alice{suffix}", groups=[RECRUITER])
+    bob = UserFactory(username=f"m-bob{suffix}", groups=[RECRUITER])
 
     def interview(when: dt.datetime, status: str, **extra: Any) -> Any:
         application = ApplicationFactory(
