@@ -316,6 +316,9 @@ class Application(models.Model):
     # Provider timestamp of the newest event applied; older events never move the stage back.
     last_event_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # Highest STAGE_ORDER rank the application ever reached (stage history), kept by stage_sync
+    # so metrics read how far a candidate got without scanning the history.
+    furthest_stage_rank = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

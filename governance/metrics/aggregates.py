@@ -1,6 +1,7 @@
 """Percentiles computed by the database (PostgreSQL ``percentile_cont``), with a SQLite fallback.
 
-PostgreSQL: one grouped query with ``percentile_cont(p) WITHIN GROUP (ORDER BY expr)``.
+PostgreSQL: one grouped query with ``percentile_cont(p) WITHIN GROUP (ORDER BY value)`` over
+the filtered rows (a derived table built from the ORM query).
 SQLite has no ordered-set aggregates, so the fallback reads the (group, value) pairs in one query
 and interpolates exactly as ``percentile_cont`` does. Either way it is one query per call.
 """
@@ -14,21 +15,45 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from django.db import connections
-from django.db.models import Aggregate, Count, DurationField, Expression, QuerySet
+from django.db.models import Expression, F, QuerySet
 
 
-class PercentileCont(Aggregate):
-    """``percentile_cont(<fraction>) WITHIN GROUP (ORDER BY <expression>)`` (PostgreSQL)."""
+def _postgresql_percentiles(
+    queryset: QuerySet[Any],
+    expression: Expression,
+    group: str | None,
+    fractions: tuple[float, ...],
+) -> dict[Hashable, tuple[int, list[float | None]]]:
+    """One query: the value is computed once per row in a derived table, then aggregated.
 
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = DurationField()
-
-    def __init__(self, expression: Any, *, fraction: float, **extra: Any) -> None:
-        if not 0 <= fraction <= 1:
-            raise ValueError("fraction must be within 0..1")
-        # A float literal we produce ourselves, never user input.
-        super().__init__(expression, fraction=repr(float(fraction)), **extra)
+    (An ORM aggregate would repeat the value's expression in every percentile and the count.)
+    """
+    inner = queryset.order_by().annotate(_metric_value=expression)
+    columns = ["_metric_value"]
+    if group is not None:
+        inner = inner.annotate(_metric_group=F(group))
+        columns.insert(0, "_metric_group")
+    sql, params = inner.values(*columns).query.sql_with_params()
+    percentiles = ", ".join(
+        f'percentile_cont({float(f)!r}) WITHIN GROUP (ORDER BY m."_metric_value")'
+        for f in fractions
+    )
+    select = 'm."_metric_group", ' if group is not None else ""
+    grouping = ' GROUP BY m."_metric_group"' if group is not None else ""
+    # ``sql`` is Django's compiled query (its values stay in ``params``); the rest is ours.
+    outer = f'SELECT {select}count(m."_metric_value"), {percentiles} FROM ({sql}) AS m{grouping}'  # noqa: S608
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(outer, params)
+        rows = cursor.fetchall()
+    result: dict[Hashable, tuple[int, list[float | None]]] = {}
+    for row in rows:
+        key, rest = (row[0], row[1:]) if group is not None else (None, row)
+        count, values = rest[0], rest[1:]
+        if count or group is None:
+            result[key] = (count, [_seconds(value) for value in values])
+    if group is None and None not in result:
+        result[None] = (0, [None] * len(fractions))
+    return result
 
 
 def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
@@ -58,20 +83,7 @@ def duration_percentiles(
     """Per group (``None`` when ungrouped): (count of non-null values, percentiles in seconds)."""
     database = connections[queryset.db]
     if database.vendor == "postgresql":
-        aggregates = {
-            f"p{index}": PercentileCont(expression, fraction=fraction)
-            for index, fraction in enumerate(fractions)
-        }
-        aggregates["n"] = Count(expression)
-        if group is None:
-            row = queryset.aggregate(**aggregates)
-            return {None: (row["n"], [_seconds(row[f"p{i}"]) for i in range(len(fractions))])}
-        rows = queryset.order_by().values(group).annotate(**aggregates)
-        return {
-            row[group]: (row["n"], [_seconds(row[f"p{i}"]) for i in range(len(fractions))])
-            for row in rows
-            if row["n"]
-        }
+        return _postgresql_percentiles(queryset, expression, group, fractions)
     values: dict[Hashable, list[float]] = defaultdict(list)
     annotated = queryset.order_by().annotate(_metric_value=expression)
     fields = ("_metric_value",) if group is None else (group, "_metric_value")

@@ -17,12 +17,13 @@ from django.db import transaction
 
 from governance import audit
 from governance.roles import RECRUITER
+from governance.services import interview_first_decision_stamp, score_card_opened_at
 from integrations.models import CanonicalStage as S
 from integrations.models import WritebackStatus
+from integrations.services.stage_sync import stage_history_record
 from interviews.models import InterviewStatus, ReviewStatus
 from tests.factories import (
     ApplicationFactory,
-    ApplicationStageChangeFactory,
     AtsConnectionFactory,
     DecisionFactory,
     InterviewFactory,
@@ -59,12 +60,25 @@ class MetricsWorld:
 
 
 def _changes(application: Any, *steps: tuple[str, dt.datetime]) -> None:
-    previous = ""
+    # What stage_sync records when it applies each change.
+    previous = None
     for stage, when in steps:
-        ApplicationStageChangeFactory(
-            application=application, from_stage=previous, to_stage=stage, changed_at=when
-        )
+        stage_history_record(application=application, old=previous, new=stage, at=when)
         previous = stage
+
+
+def _decide(result: Any, user: Any, when: dt.datetime, **extra: Any) -> Any:
+    # The two stamps governance.services.decision_record makes, on a factory-made decision
+    # (the service itself would also enqueue writebacks, which would change the sync figures).
+    decision = DecisionFactory(
+        result=result,
+        decided_by=user,
+        created_at=when,
+        card_opened_at=score_card_opened_at(user=user, result=result, before=when),
+        **extra,
+    )
+    interview_first_decision_stamp(decision=decision)
+    return decision
 
 
 def _view_card(user: Any, result: Any, when: dt.datetime) -> None:
@@ -110,7 +124,7 @@ def build(suffix: str = "") -> MetricsWorld:
     # I1: strong, decided 4 h after entering the stage, card opened 10 min before.
     i1, r1 = scored(at(10), "85.00")
     _view_card(alice, r1, at(10, 12, 50))
-    DecisionFactory(result=r1, decided_by=alice, created_at=at(10, 13))
+    _decide(r1, alice, at(10, 13))
     _changes(
         i1.application,
         (S.AUTOMATED_INTERVIEW, at(10)),
@@ -122,7 +136,7 @@ def build(suffix: str = "") -> MetricsWorld:
     # I2: proceed, override after 10 h, card opened 30 min before; later HM review, rejected.
     i2, r2 = scored(at(11), "70.00")
     _view_card(alice, r2, at(11, 18, 30))
-    DecisionFactory(result=r2, decided_by=alice, created_at=at(11, 19), override=True)
+    _decide(r2, alice, at(11, 19), override=True)
     _changes(
         i2.application,
         (S.AUTOMATED_INTERVIEW, at(11)),
@@ -132,7 +146,7 @@ def build(suffix: str = "") -> MetricsWorld:
     # I3: proceed, bob decides after 24 h without opening the card (alice's view is not his).
     i3, r3 = scored(at(12), "66.00")
     _view_card(alice, r3, at(12, 10))
-    DecisionFactory(result=r3, decided_by=bob, created_at=at(13, 9))
+    _decide(r3, bob, at(13, 9))
     _changes(
         i3.application,
         (S.AUTOMATED_INTERVIEW, at(12)),
@@ -145,7 +159,7 @@ def build(suffix: str = "") -> MetricsWorld:
     _i4, r4 = scored(at(16), "55.00")
     _view_card(alice, r4, at(16, 9))
     _view_card(alice, r4, at(16, 10))
-    DecisionFactory(result=r4, decided_by=alice, created_at=at(16, 11), override=True)
+    _decide(r4, alice, at(16, 11), override=True)
     _view_card(alice, r4, at(16, 11, 30))
 
     i5 = interview(at(17), InterviewStatus.EXPIRED)
@@ -157,9 +171,9 @@ def build(suffix: str = "") -> MetricsWorld:
     rehearsal, rehearsal_result = scored(at(19), "90.00")
     rehearsal.is_rehearsal = True
     rehearsal.save(update_fields=["is_rehearsal"])
-    DecisionFactory(result=rehearsal_result, decided_by=alice, created_at=at(19, 10))
+    _decide(rehearsal_result, alice, at(19, 10))
     _old, old_result = scored(at(20, month=2), "80.00")
-    DecisionFactory(result=old_result, decided_by=alice, created_at=at(20, 10, month=2))
+    _decide(old_result, alice, at(20, 10, month=2))
 
     # Baseline: manual first screens ("recruiter_screen") without an automated interview.
     def manual(requisition: Any, *steps: tuple[str, dt.datetime]) -> None:

@@ -200,3 +200,37 @@ def test_a_scoped_recruiter_sees_only_their_requisitions(world) -> None:
     assert report.sync.jobs == 0
     assert report.review_load.total == 0
     assert report.baseline.pass_through[0].candidates == 2  # B1, B2 on Sales only
+
+
+def test_a_decision_stamps_when_the_card_was_opened_and_the_first_decision(alice, requisition):
+    from django.db import transaction
+
+    from governance import audit
+    from governance.services import decision_record
+    from interviews.scoring import recommended_outcome
+    from tests.factories import ApplicationFactory, InterviewFactory, InterviewResultFactory
+
+    interview = InterviewFactory(
+        application=ApplicationFactory(requisition=requisition), completed=True
+    )
+    result = InterviewResultFactory(interview=interview)
+    opened = metrics_world.at(3, 10)
+    with time_machine.travel(opened, tick=False), transaction.atomic():
+        audit.record_view(user=alice, target=result, what="score_card")
+    with time_machine.travel(metrics_world.at(3, 10, 12), tick=False):
+        first = decision_record(
+            result=result, actor=alice, outcome=recommended_outcome(result.band)
+        )
+    interview.refresh_from_db()
+    assert first.card_opened_at == opened
+    assert interview.first_decided_at == metrics_world.at(3, 10, 12)
+    # A correction later does not move the first decision.
+    with time_machine.travel(metrics_world.at(4, 9), tick=False):
+        decision_record(
+            result=result,
+            actor=alice,
+            outcome=recommended_outcome(result.band),
+            corrects=first,
+        )
+    interview.refresh_from_db()
+    assert interview.first_decided_at == metrics_world.at(3, 10, 12)
