@@ -500,7 +500,10 @@ class WritebackJob(models.Model):
                 condition=Q(max_attempts__gte=1), name="writebackjob_max_attempts_positive"
             ),
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="writebackjob_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="writebackjob_due_idx"),
+            models.Index(fields=["created_at"], name="writebackjob_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.connection.slug} ({self.status})"

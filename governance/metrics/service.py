@@ -230,12 +230,13 @@ def _compute(filters: MetricsFilters, viewer: Any) -> MetricsReport:
 
     pilot_tts = _pilot_time_to_screen(interviews)
     baseline_tts = _baseline_time_to_screen(baseline_entries)
+    overrides = _overrides(decisions)
     pilot = CohortMetrics(
         label="pilot",
         completion=_completion(interviews),
         time_to_screen_hours=_durations(pilot_tts, None, HOUR),
-        overrides=_overrides(decisions),
-        usage=_usage(decisions),
+        overrides=overrides,
+        usage=_usage(decisions, overrides.decisions),
         pass_through=_pilot_pass_through(filters, visible),
     )
     baseline = CohortMetrics(
@@ -286,9 +287,8 @@ def _card_time() -> ExpressionWrapper:
     return _interval(F("created_at"), F("card_opened_at"))
 
 
-def _usage(decisions: QuerySet[Decision]) -> UsageDepth:
+def _usage(decisions: QuerySet[Decision], count: int) -> UsageDepth:
     found = duration_percentiles(decisions, _card_time())
-    count = decisions.count()
     return UsageDepth(
         decisions=count,
         with_card=found[None][0],
@@ -376,14 +376,9 @@ def _baseline_pass_through(entries: QuerySet[ApplicationStageChange]) -> list[Pa
 
 def _sync(filters: MetricsFilters, visible: Any) -> SyncFailures:
     jobs = WritebackJob.objects.filter(created_at__gte=filters.start, created_at__lt=filters.end)
-    if visible is None and filters.requisition_id is None and filters.role_family_id is None:
-        # Jobs without an application belong to the connection only: counted when unscoped.
-        with_app = _scoped(jobs.filter(application__isnull=False), WRITEBACK, filters, None)
-        jobs = jobs.filter(Q(pk__in=with_app.values("pk")) | Q(application__isnull=True))
-        if filters.connection_id is not None:
-            jobs = jobs.filter(connection_id=filters.connection_id)
-    else:
-        jobs = _scoped(jobs, WRITEBACK, filters, visible)
+    # Unscoped, this is a connection filter at most, so jobs without an application (they
+    # belong to the connection only) count too; any requisition scope leaves them out.
+    jobs = _scoped(jobs, WRITEBACK, filters, visible)
     failed_attempt = WritebackAttempt.objects.filter(job=OuterRef("pk"), succeeded=False)
     row = jobs.aggregate(
         jobs=Count("pk"),

@@ -5,7 +5,8 @@
 
 Uses ``DATABASE_URL`` if set (its data is replaced!), else a PostgreSQL database of its own,
 ``screenbridge_bench_metrics`` on 127.0.0.1, created if missing. The data is generated set-based
-(``INSERT ... SELECT generate_series``) with the related rows the queries read: candidates,
+(``INSERT ... SELECT generate_series``) in time order, as rows are appended in real life (so a
+date range is a contiguous part of each table), with the related rows the queries read: candidates,
 applications, interviews over 900 days, results, decisions with overrides, score-card view
 events, stage history (pilot and baseline), writebacks with failed attempts, review tasks and
 signature failures. ``--keep`` reuses data of the same size from an earlier run.
@@ -180,7 +181,8 @@ def _generate(interviews: int) -> float:
                 CASE WHEN h < 70 AND {_h("i", 6, 100)} < 75
                      THEN t + make_interval(secs => 3600 + {_h("i", 4, 72 * 3600)}) END
             FROM (SELECT i, {_h("i", 1, 100)} AS h,
-                         now() - make_interval(secs => {_h("i", 2, pilot_secs)}) AS t
+                         now() - make_interval(secs => ({interviews} - i)::float8 * {pilot_secs}
+                             / {interviews} + {_h("i", 2, 3600)}) AS t
                   FROM generate_series(1, {interviews}) i) g""",
         ),
         (
@@ -243,7 +245,8 @@ def _generate(interviews: int) -> float:
                 to_stage, changed_at, recorded_at)
             SELECT a.id, s.from_stage, s.to_stage,
                 t + make_interval(secs => s.n * (3600 + {_h("a.id", 10, 96 * 3600)})), now()
-            FROM (SELECT id, now() - make_interval(secs => {_h("id", 11, all_secs)}) AS t
+            FROM (SELECT id, now() - make_interval(secs => ({apps} - id)::float8 * {all_secs}
+                                     / {max(baseline, 1)} + {_h("id", 11, 3600)}) AS t
                   FROM integrations_application WHERE id > {interviews}) a
             CROSS JOIN LATERAL (VALUES
                 (0, '', 'recruiter_screen'),
