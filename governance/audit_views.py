@@ -221,10 +221,10 @@ def _csv_row(row: tuple[Any, ...]) -> list[Any]:
     values[_CHANGES_COLUMN] = json.dumps(
         values[_CHANGES_COLUMN], sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder
     )
-    return [_spreadsheet_safe(value) for value in values]
+    return [spreadsheet_safe(value) for value in values]
 
 
-def _spreadsheet_safe(value: Any) -> Any:
+def spreadsheet_safe(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):

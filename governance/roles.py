@@ -41,6 +41,7 @@ RECORD_MODELS = [
     ("integrations", "candidate"),
     ("integrations", "requisition"),
     ("integrations", "application"),
+    ("integrations", "applicationstagechange"),
     ("integrations", "inboundevent"),
     ("integrations", "writebackjob"),
     ("integrations", "writebackattempt"),

@@ -17,13 +17,14 @@ from governance import audit
 from governance.capabilities import Capability, can
 from governance.models import (
     OVERRIDE_REASON_MIN_LENGTH,
+    AuditEvent,
     Decision,
     DecisionOutcome,
     OverrideReason,
 )
 from governance.selectors import decision_latest
 from interviews import scoring
-from interviews.models import InterviewResult, ReviewStatus, ReviewTask
+from interviews.models import Interview, InterviewResult, ReviewStatus, ReviewTask
 from interviews.services import writeback
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ __all__ = [
     "decision_record",
 ]
 
+# The audit action of opening a score card (interviews/views_scorecard.py, audit.record_view).
+SCORE_CARD_VIEW = "score_card.view"
 ACTION_RECORD = "decision.record"
 ACTION_OVERRIDE = "decision.override"
 
@@ -152,6 +155,7 @@ def decision_record(
             )
 
         decision = Decision.objects.create(
+            card_opened_at=score_card_opened_at(user=actor, result=locked, before=timezone.now()),
             result=locked,
             application_id=locked.interview.application_id,
             decided_by=actor,
@@ -162,6 +166,7 @@ def decision_record(
             override_text=text,
             corrects=corrects,
         )
+        interview_first_decision_stamp(decision=decision)
         # Read (and lock) before the audit event so it can name the task the decision resolves.
         task_ids = _open_review_task_ids(result=locked)
         audit.record(
@@ -193,6 +198,33 @@ def decision_record(
         getattr(actor, "username", actor),
     )
     return decision
+
+
+def score_card_opened_at(*, user: Any, result: InterviewResult, before: Any) -> Any:
+    """When ``user`` first opened ``result``'s score card, up to ``before`` (None: never).
+
+    Read from the ``score_card.view`` audit events; stored on the decision for the metrics'
+    usage depth ("decided after opening the card", time on card).
+    """
+    return (
+        AuditEvent.objects.filter(
+            action=SCORE_CARD_VIEW,
+            object_type=audit.object_type_of(InterviewResult),
+            object_id=str(result.pk),
+            actor=user,
+            occurred_at__lte=before,
+        )
+        .order_by("occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+
+
+def interview_first_decision_stamp(*, decision: Decision) -> None:
+    """Stamp the interview's ``first_decided_at`` (the end of time-to-screen) if still empty."""
+    Interview.objects.filter(results__pk=decision.result_id, first_decided_at__isnull=True).update(
+        first_decided_at=decision.created_at
+    )
 
 
 def _open_review_task_ids(*, result: InterviewResult) -> list[int]:

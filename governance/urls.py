@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from governance.metrics import views as metrics_views
+
 app_name = "governance"
 
 urlpatterns = [
@@ -13,4 +15,6 @@ urlpatterns = [
     path("calibration/", include("governance.calibration.urls")),
     path("adverse-impact/", include("governance.adverse_impact_urls")),
     path("data-requests/", include("governance.data_request_urls")),
+    path("metrics/", metrics_views.metrics_dashboard, name="metrics"),
+    path("metrics.csv", metrics_views.metrics_csv, name="metrics-csv"),
 ]

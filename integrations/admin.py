@@ -562,4 +562,23 @@ class SignatureFailureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
 
 
+# -- stage history (metrics) -------------------------------------------------------------------
+
+from integrations.models import ApplicationStageChange  # noqa: E402
+
+
+@admin.register(ApplicationStageChange)
+class ApplicationStageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Append-only canonical stage history of applications, as the ATS reported it."""
+
+    list_display = ["changed_at", "application", "from_stage", "to_stage"]
+    list_filter = ["to_stage"]
+    list_select_related = ["application__candidate", "application__requisition"]
+    search_fields = ["application__remote_id"]
+    date_hierarchy = "changed_at"
+    show_full_result_count = False
+    fields = ["application", "from_stage", "to_stage", "changed_at", "recorded_at"]
+    readonly_fields = fields
+
+
 from integrations import admin_sync  # noqa: E402, F401

@@ -333,6 +333,9 @@ class Application(models.Model):
     # Provider timestamp of the newest event applied; older events never move the stage back.
     last_event_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # Highest STAGE_ORDER rank the application ever reached (stage history), kept by stage_sync
+    # so metrics read how far a candidate got without scanning the history.
+    furthest_stage_rank = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -514,7 +517,10 @@ class WritebackJob(models.Model):
                 condition=Q(max_attempts__gte=1), name="writebackjob_max_attempts_positive"
             ),
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="writebackjob_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="writebackjob_due_idx"),
+            models.Index(fields=["created_at"], name="writebackjob_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.connection.slug} ({self.status})"
@@ -596,3 +602,42 @@ class UnmappedStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.remote_stage_name or self.remote_stage_id} on {self.connection.slug}"
+
+
+class ApplicationStageChange(models.Model):
+    """Append-only history of an application's canonical stage, as the ATS reported it.
+
+    Written by ``stage_sync`` each time an applied change moves the canonical stage; metrics
+    read it to see how far a candidate got after the automated interview (pass-through).
+    """
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    from_stage = models.CharField(max_length=32, choices=CanonicalStage.choices, blank=True)
+    to_stage = models.CharField(max_length=32, choices=CanonicalStage.choices)
+    # The provider's time of the change (the ordering key of stage_sync), not when we saw it.
+    changed_at = models.DateTimeField(db_index=True)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["application", "changed_at", "pk"]
+        constraints = [
+            choices_check("to_stage", CanonicalStage, "stagechange_to_stage_valid"),
+            models.CheckConstraint(
+                condition=Q(from_stage="") | Q(from_stage__in=CanonicalStage.values),
+                name="stagechange_from_stage_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["application", "changed_at"], name="stagechange_app_time_idx"),
+            models.Index(fields=["to_stage", "changed_at"], name="stagechange_stage_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}: {self.from_stage or '—'} → {self.to_stage}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("Stage changes are append-only.")
+        super().save(*args, **kwargs)

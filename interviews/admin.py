@@ -73,6 +73,7 @@ class RoleFamilyAdmin(admin.ModelAdmin):
                 "description": "Used on sync for requisitions without an explicit assignment.",
             },
         ),
+        ("Metrics", {"fields": ["manual_screen_minutes"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RoleFamily]:

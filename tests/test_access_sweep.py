@@ -530,3 +530,47 @@ def test_anonymous_calibration_pages_go_to_login(
     response = Client().get(reverse(route, args=args))
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+# -- pages without an object id in the URL, scoped by their content ------------------------------
+
+# The metrics dashboard and its CSV: every role may open them, each sees the figures of the
+# requisitions it may see. (who → titles of the requisitions offered as filters)
+METRICS_SCOPE = {
+    "alice": {"Support A"},
+    "charlie": {"Support B"},
+    "hank": {"Support A"},
+    "audrey": {"Support A", "Support B"},
+    "ada": {"Support A", "Support B"},
+}
+
+
+@pytest.mark.parametrize(("who", "titles"), list(METRICS_SCOPE.items()))
+def test_metrics_follow_requisition_scope(world: World, who: str, titles: set[str]) -> None:
+    client = _client(world, who)
+    page = client.get(reverse("governance:metrics"))
+    assert page.status_code == 200
+    body = page.content.decode()
+    for title in ("Support A", "Support B"):
+        assert (title in body) == (title in titles), f"{who} and {title}"
+    _assert_no_leak(page)
+    rows = client.get(reverse("governance:metrics-csv")).content.decode().splitlines()
+    (completed,) = [row for row in rows if row.startswith("completion,completed,pilot")]
+    # One completed interview per visible requisition.
+    assert completed.split(",")[4] == str(len(titles))
+    # A requisition outside the scope is refused (as a form error / a 400), never measured.
+    other = world.theirs if "Support B" not in titles else None
+    if other is not None:
+        pk = other.interview.application.requisition_id
+        refused = client.get(reverse("governance:metrics-csv"), {"requisition": pk})
+        assert refused.status_code == 400
+
+
+@pytest.mark.parametrize("route", ["governance:metrics", "governance:metrics-csv"])
+def test_metrics_refuse_anonymous_and_roleless_users(world: World, route: str) -> None:
+    anonymous = Client().get(reverse(route))
+    assert anonymous.status_code == 302
+    assert "/login/" in anonymous["Location"]
+    nobody = Client()
+    nobody.force_login(UserFactory(username="nobody"))
+    assert nobody.get(reverse(route)).status_code == 403

@@ -38,6 +38,7 @@ from governance.roles import AUDITOR, HIRING_OPS_ADMIN, sync_role_groups
 from integrations.admin_secrets import SecretInput, SecretsAdminMixin, secrets_form
 from integrations.models import (
     Application,
+    ApplicationStageChange,
     AtsConnection,
     Candidate,
     InboundEvent,
@@ -104,6 +105,9 @@ def make_pipeline(connection: AtsConnection, index: int, user: Any) -> dict[str,
         candidate=candidate,
         requisition=requisition,
         remote_stage_name="Mystery stage",
+    )
+    ApplicationStageChange.objects.create(
+        application=application, to_stage="automated_interview", changed_at=timezone.now()
     )
     family = RoleFamily.objects.create(slug=f"support-{index}", name=f"Support {index}")
     RoleFamilyMembership.objects.create(requisition=requisition, role_family=family)
@@ -327,6 +331,7 @@ def test_synced_records_and_trails_cannot_be_added_even_by_a_superuser(client, s
         Candidate,
         Requisition,
         Application,
+        ApplicationStageChange,
         InboundEvent,
         WritebackJob,
         Interview,

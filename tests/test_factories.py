@@ -19,6 +19,7 @@ ALL_FACTORIES = [
     f.UserFactory,
     f.AtsConnectionFactory,
     f.CandidateFactory,
+    f.ApplicationStageChangeFactory,
     f.RequisitionFactory,
     f.ApplicationFactory,
     f.StageMappingFactory,

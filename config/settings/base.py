@@ -296,3 +296,6 @@ SCREENBRIDGE_AUTOMATION_BIAS_REVIEW_SECONDS = env.int(
 # Governance: public holidays (ISO dates) that do not count as business days for the NYC notice
 # period; everything else Monday–Friday does (governance.compliance, docs/governance.md).
 SCREENBRIDGE_BUSINESS_HOLIDAYS = env.list("SCREENBRIDGE_BUSINESS_HOLIDAYS", default=[])
+# Metrics: minutes a manual first screen takes (recruiter hours saved); a role family may
+# override it (RoleFamily.manual_screen_minutes).
+SCREENBRIDGE_MANUAL_SCREEN_MINUTES = env.int("SCREENBRIDGE_MANUAL_SCREEN_MINUTES", default=30)

@@ -59,7 +59,9 @@ from integrations.connectors.base import (
 )
 from integrations.connectors.payload import REQUISITION_PLACEHOLDER
 from integrations.models import (
+    STAGE_ORDER,
     Application,
+    ApplicationStageChange,
     AtsConnection,
     Candidate,
     CanonicalStage,
@@ -329,8 +331,28 @@ def _apply(
         _unmapped_stage_record(connection, stage_id, stage_name)
     result = StageChangeResult(application, applied=True, old_stage=old, new_stage=canonical)
     if result.stage_changed and canonical != CanonicalStage.UNMAPPED:
+        stage_history_record(application=application, old=old, new=canonical, at=key)
         _publish_on_commit(application, old=old, new=canonical, event=event)
     return result
+
+
+def stage_history_record(
+    *, application: Application, old: str | None, new: str, at: dt.datetime
+) -> ApplicationStageChange:
+    """Append one canonical stage change to the history and raise the furthest rank reached.
+
+    Called in the transaction that applies the change; the history feeds the metrics'
+    pass-through (how far candidates of each band got).
+    """
+    change = ApplicationStageChange.objects.create(
+        application=application, from_stage=old or "", to_stage=new, changed_at=at
+    )
+    rank = STAGE_ORDER.get(new)
+    if rank is not None:
+        Application.objects.filter(pk=application.pk).filter(
+            Q(furthest_stage_rank__isnull=True) | Q(furthest_stage_rank__lt=rank)
+        ).update(furthest_stage_rank=rank)
+    return change
 
 
 def _application_update(

@@ -73,6 +73,14 @@ class RoleFamily(models.Model):
         blank=True,
         help_text="Regular expression matched against requisition titles.",
     )
+    manual_screen_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Minutes a manual first screen takes in this role family (recruiter hours saved); "
+            "empty means SCREENBRIDGE_MANUAL_SCREEN_MINUTES."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -89,6 +89,10 @@ class Interview(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Set once, by governance.services.decision_record: the end of "time to screen".
+    first_decided_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the first human decision was made."
+    )
     failure_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -110,6 +114,7 @@ class Interview(models.Model):
         indexes = [
             models.Index(fields=["status", "expires_at"], name="interview_status_expiry_idx"),
             models.Index(fields=["status", "next_invite_at"], name="interview_invite_due_idx"),
+            models.Index(fields=["created_at"], name="interview_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -23,6 +23,7 @@ from .governance import (
 from .integrations import (
     DEFAULT_WEBHOOK_SECRET,
     ApplicationFactory,
+    ApplicationStageChangeFactory,
     AtsConnectionFactory,
     CandidateFactory,
     InboundEventFactory,
@@ -57,6 +58,7 @@ __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_WEBHOOK_SECRET",
     "ApplicationFactory",
+    "ApplicationStageChangeFactory",
     "AtsConnectionFactory",
     "AuditEventFactory",
     "BiasAuditFactory",

@@ -11,6 +11,7 @@ from factory.django import DjangoModelFactory
 
 from integrations.models import (
     Application,
+    ApplicationStageChange,
     AtsConnection,
     Candidate,
     CanonicalStage,
@@ -176,3 +177,13 @@ class UnmappedStageFactory(DjangoModelFactory[UnmappedStage]):
     remote_stage_id = factory.Sequence(lambda n: f"{80000 + n}")
     remote_stage_name = factory.Sequence(lambda n: f"Take Home Assignment {n}")
     seen_count = 1
+
+
+class ApplicationStageChangeFactory(DjangoModelFactory[ApplicationStageChange]):
+    class Meta:
+        model = ApplicationStageChange
+
+    application = factory.SubFactory(ApplicationFactory)
+    from_stage = CanonicalStage.AUTOMATED_INTERVIEW
+    to_stage = CanonicalStage.HIRING_MANAGER_REVIEW
+    changed_at = factory.LazyFunction(timezone.now)

@@ -25,6 +25,7 @@ from integrations.connectors.lever.mapping import PLACEHOLDER_POSTING_ID
 from integrations.http import AtsTimeout
 from integrations.models import (
     Application,
+    ApplicationStageChange,
     AtsConnection,
     Candidate,
     CanonicalStage,
@@ -467,6 +468,40 @@ def test_a_newer_event_moves_the_stage_and_its_entry_time(
         (None, "automated_interview"),
         ("automated_interview", "onsite"),
     ]
+
+
+def test_applied_stage_changes_are_kept_as_history_with_the_furthest_stage(
+    generic, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        process(store(generic, generic_payload(occurred_at="2026-04-09T12:00:00Z")))
+        process(store(generic, generic_payload(stage="Onsite", occurred_at="2026-04-10T12:00:00Z")))
+        # Back to an earlier stage: the history grows, the furthest stage stays onsite.
+        process(
+            store(
+                generic, generic_payload(stage="AI Interview", occurred_at="2026-04-11T12:00:00Z")
+            )
+        )
+        # The same state again is no change, so no history row.
+        process(
+            store(
+                generic, generic_payload(stage="AI Interview", occurred_at="2026-04-12T12:00:00Z")
+            )
+        )
+
+    application = Application.objects.get()
+    history = list(
+        ApplicationStageChange.objects.filter(application=application).values_list(
+            "from_stage", "to_stage", "changed_at"
+        )
+    )
+    day = lambda d: dt.datetime(2026, 4, d, 12, tzinfo=dt.UTC)  # noqa: E731
+    assert history == [
+        ("", "automated_interview", day(9)),
+        ("automated_interview", "onsite", day(10)),
+        ("onsite", "automated_interview", day(11)),
+    ]
+    assert application.furthest_stage_rank == 5  # onsite
 
 
 def test_older_candidate_details_never_overwrite_newer_ones(generic):
