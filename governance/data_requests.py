@@ -43,6 +43,7 @@ from django.utils import timezone
 from governance import audit, personal_data
 from governance.compliance import jurisdictions_for
 from governance.models import (
+    CandidateDemographics,
     DataCategory,
     DataRequest,
     DataRequestBasis,
@@ -256,6 +257,9 @@ def _erase(candidate: Candidate) -> tuple[dict[str, int], list[str]]:
         if label == "interviews.InterviewResult":
             values["artifacts_deleted_at"] = timezone.now()
         counts[label] = queryset.order_by().update(**values)
+    # Voluntary demographics (adverse-impact report) are personal as a whole: the row goes.
+    deleted, _ = CandidateDemographics.objects.filter(candidate=candidate).delete()
+    counts["governance.CandidateDemographics"] = deleted
     return counts, public_ids
 
 

@@ -89,7 +89,15 @@ NOT_PERSONAL: dict[str, str] = {
     "governance.BiasAudit.auditor": "the audit firm",
     "governance.BiasAudit.summary_url": "the published audit summary",
     "governance.ConsentRecord.explanation_version": "which explanation text was shown",
+    "governance.CalibrationSession.name": "a calibration round's name",
+    "interviews.RehearsalRun.error": "why a rehearsal run failed (synthetic candidates only)",
+    "interviews.RehearsalCandidate.name": "a synthetic candidate's made-up name",
+    "interviews.RehearsalCandidate.band_reasoning": "how a synthetic score mapped to a band",
+    "interviews.RehearsalCandidate.review_reason": "the review reason code of a synthetic result",
+    "interviews.RehearsalCandidate.review_detail": "why a synthetic result went to review",
+    "interviews.RehearsalCandidate.note": "a rehearsal note about a synthetic candidate",
 }
+# Whole rows deleted on erasure (beyond the fields above): governance.CandidateDemographics.
 
 # Field names that look like they could hold a person's data.
 PERSONAL_LOOKING = re.compile(

@@ -92,8 +92,13 @@ DB = DEFAULT_DB_ALIAS
 class _Paths:
     """Where a model keeps the requisition, role family, connection and time of its rows."""
 
-    def __init__(self, requisition: str, role_family: str, connection: str) -> None:
+    def __init__(
+        self, requisition: str, role_family: str, connection: str, synthetic: str = ""
+    ) -> None:
         self.requisition, self.role_family, self.connection = requisition, role_family, connection
+        # Rows not tied to an interview (which carries is_rehearsal) name the candidate's
+        # is_synthetic flag, so rehearsal runs (manage.py rehearse) never count.
+        self.synthetic = synthetic
 
 
 INTERVIEW = _Paths(
@@ -118,17 +123,21 @@ STAGE_CHANGE = _Paths(
     "application__requisition_id",
     "application__requisition__role_family_membership__role_family_id",
     "application__connection_id",
+    synthetic="application__candidate__is_synthetic",
 )
 WRITEBACK = _Paths(
     "application__requisition_id",
     "application__requisition__role_family_membership__role_family_id",
     "connection_id",
+    synthetic="application__candidate__is_synthetic",
 )
 
 
 def _scoped[Q_: QuerySet[Any]](
     queryset: Q_, paths: _Paths, filters: MetricsFilters, visible: Any
 ) -> Q_:
+    if paths.synthetic:
+        queryset = queryset.exclude(**{paths.synthetic: True})
     if visible is not None:
         queryset = queryset.filter(**{f"{paths.requisition}__in": visible})
     if filters.requisition_id is not None:

@@ -24,6 +24,7 @@ from governance.data_requests import (
 )
 from governance.models import (
     AuditEvent,
+    CandidateDemographics,
     DataRequest,
     DataRequestBasis,
     DataRequestSource,
@@ -37,6 +38,7 @@ from integrations.models import Candidate, InboundEvent, InboundEventStatus
 from integrations.services.stage_sync import inbound_event_process
 from interviews.models import Interview, InterviewResult
 from tests.factories import (
+    CandidateDemographicsFactory,
     CompetencyScoreFactory,
     DataRequestFactory,
     DecisionFactory,
@@ -236,12 +238,17 @@ def _rows_of(label: str, world: dict[str, Any]) -> list[Any]:
 @responses.activate
 def test_a_deletion_request_end_to_end() -> None:
     world = _candidate_world()
+    CandidateDemographicsFactory(candidate=world["candidate"])
+    kept = CandidateDemographicsFactory()  # somebody else's
     before = _metrics()
     deletion = responses.post(f"{VENDOR_API}/deletions", json={"deleted": 1})
     admin = UserFactory(groups=[HIRING_OPS_ADMIN])
     request = DataRequestFactory(candidate=world["candidate"])
 
     done = data_request_erase(request_id=request.pk, actor=admin)
+
+    # Voluntary demographics are personal as a whole: the candidate's row is gone.
+    assert list(CandidateDemographics.objects.values_list("pk", flat=True)) == [kept.pk]
 
     # Every field marked personal is emptied or pseudonymized, on every row of the candidate.
     for label, fields in personal_data.PERSONAL_FIELDS.items():

@@ -234,3 +234,36 @@ def test_a_decision_stamps_when_the_card_was_opened_and_the_first_decision(alice
         )
     interview.refresh_from_db()
     assert interview.first_decided_at == metrics_world.at(3, 10, 12)
+
+
+def test_synthetic_candidates_of_rehearsals_never_count(world) -> None:
+    """Rehearsal runs (manage.py rehearse) write stage history and sandboxed writebacks for
+    synthetic candidates; none of it may move a metric."""
+    from integrations.models import WritebackStatus
+    from integrations.services.stage_sync import stage_history_record
+    from tests.factories import ApplicationFactory, WritebackAttemptFactory, WritebackJobFactory
+
+    before = _report(world)
+    application = ApplicationFactory(
+        connection=world.connection,
+        requisition=world.sales_requisition,
+        candidate__is_synthetic=True,
+    )
+    # A manual-looking screen (would be baseline) and a dead writeback (would be a failure).
+    for old, new, day in (
+        (None, "recruiter_screen", 6),
+        ("recruiter_screen", "hiring_manager_review", 7),
+    ):
+        when = metrics_world.at(day)
+        stage_history_record(application=application, old=old, new=new, at=when)
+    job = WritebackJobFactory(
+        connection=world.connection,
+        application=application,
+        status=WritebackStatus.DEAD,
+        created_at=metrics_world.at(11),
+    )
+    WritebackAttemptFactory(job=job, attempt_number=1, succeeded=False)
+
+    after = _report(world)
+    assert after.sync == before.sync
+    assert after.baseline == before.baseline
