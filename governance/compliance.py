@@ -199,16 +199,50 @@ def launch_gate(
                 LaunchSkipReason.NYC_NOTICE_MISSING,
                 f"NYC position: {have}; {NOTICE_BUSINESS_DAYS} are required (LL144 §20-871(b)).",
             )
-        vendor = plan.vendor
-        oldest = today - dt.timedelta(days=BIAS_AUDIT_MAX_AGE_DAYS)
-        audited = BiasAudit.objects.filter(
+        if not bias_audit_current(plan.vendor, today):
+            return GateRefusal(LaunchSkipReason.NYC_BIAS_AUDIT, _no_audit(plan.vendor))
+    return None
+
+
+def bias_audit_current(vendor: Any, today: dt.date) -> bool:
+    """A bias audit of the vendor's current tool version, at most 365 days old, is registered."""
+    oldest = today - dt.timedelta(days=BIAS_AUDIT_MAX_AGE_DAYS)
+    return bool(vendor.model_version) and (
+        BiasAudit.objects.filter(
             vendor=vendor, tool_version=vendor.model_version, audit_date__gte=oldest
         ).exists()
-        if not vendor.model_version or not audited:
-            version = vendor.model_version or "(no version set)"
-            return GateRefusal(
-                LaunchSkipReason.NYC_BIAS_AUDIT,
-                f"NYC position: vendor “{vendor.name}” {version} has no bias audit dated "
-                f"within {BIAS_AUDIT_MAX_AGE_DAYS} days (6 RCNY §5-301).",
-            )
-    return None
+    )
+
+
+def _no_audit(vendor: Any) -> str:
+    version = vendor.model_version or "(no version set)"
+    return (
+        f"NYC position: vendor “{vendor.name}” {version} has no bias audit dated "
+        f"within {BIAS_AUDIT_MAX_AGE_DAYS} days (6 RCNY §5-301)."
+    )
+
+
+def plan_jurisdiction_gaps(
+    *, plan: InterviewPlan, requisitions: Any, now: dt.datetime | None = None
+) -> tuple[dict[str, int], list[str]]:
+    """For the go-live checklist: how many of ``requisitions`` fall in each jurisdiction, and
+    what the plan lacks to launch lawfully there (empty: all registered).
+
+    Per-candidate rules (a consent recorded, a notice 10 business days before) are enforced at
+    each launch by :func:`launch_gate`; here the plan must be able to meet them: Illinois needs
+    the plan to ask for consent, NYC needs a current bias audit of the vendor's tool version.
+    """
+    today = timezone.localdate(now or timezone.now())
+    places: dict[str, int] = {}
+    for requisition in requisitions:
+        for code in jurisdictions_for(requisition):
+            places[code] = places.get(code, 0) + 1
+    gaps = []
+    if Jurisdiction.IL in places and not plan.required_consents:
+        gaps.append(
+            f"Illinois ({places[Jurisdiction.IL]} requisitions): the plan asks for no consent "
+            "(required_consents is empty), so every Illinois launch would be refused."
+        )
+    if Jurisdiction.NYC in places and not bias_audit_current(plan.vendor, today):
+        gaps.append(f"{_no_audit(plan.vendor)} ({places[Jurisdiction.NYC]} NYC requisitions)")
+    return places, gaps

@@ -24,11 +24,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
 
 from governance.calibration import latest_alpha_by_competency
+from governance.compliance import plan_jurisdiction_gaps
+from governance.metrics import MetricsFilters, compute
 from governance.selectors import data_category_labels, retention_categories_covered
 from governance.stats import ALPHA_TENTATIVE
-from integrations.models import AtsConnection, CanonicalStage, UnmappedStage
+from integrations.models import (
+    AtsConnection,
+    CanonicalStage,
+    Requisition,
+    RequisitionStatus,
+    UnmappedStage,
+)
 from interviews.models import InterviewPlan, InterviewResult, LaunchMode, RehearsalOutcome
 from interviews.selectors import rehearsal_latest, role_family_live_connections
 from interviews.services.writeback import mapping_signature
@@ -41,6 +53,8 @@ __all__ = [
     "Readiness",
     "calibration_reached_agreement",
     "field_mappings_rehearsed",
+    "jurisdictions_registered",
+    "pilot_metrics_sufficient",
     "plan_data_categories",
     "readiness_evaluate",
     "retention_covers_artifacts",
@@ -288,10 +302,78 @@ def calibration_reached_agreement(plan: InterviewPlan) -> CheckResult:
     )
 
 
+def jurisdictions_registered(plan: InterviewPlan) -> CheckResult:
+    """The jurisdiction requirements of the family's requisitions on live connections are
+    registered: consent asked for Illinois, a current bias audit for NYC (per-candidate
+    consent and notice are then checked at each launch)."""
+    key, name = "jurisdictions_registered", "Jurisdiction requirements are registered"
+    requisitions = Requisition.objects.filter(
+        connection__in=_serving(plan),
+        role_family_membership__role_family=plan.role_family,
+    ).exclude(status=RequisitionStatus.CLOSED)
+    places, gaps = plan_jurisdiction_gaps(plan=plan, requisitions=requisitions)
+    where = ", ".join(f"{code}: {count}" for code, count in sorted(places.items()))
+    if gaps:
+        return CheckResult(
+            key, name, False, f"{len(gaps)} requirement(s) missing ({where}).", tuple(gaps)
+        )
+    message = (
+        f"Registered for every jurisdiction of the open requisitions ({where}); consent and "
+        "notice are checked per candidate at launch."
+        if places
+        else "No open requisition is in a jurisdiction with AI-interview rules (il, nyc)."
+    )
+    return CheckResult(key, name, True, message)
+
+
+def _hours(durations: Any) -> str:
+    return "—" if durations.median is None else f"median {durations.median:.1f} h"
+
+
+def _percent(rate: Any) -> str:
+    return "—" if rate.percent is None else f"{rate.percent:.1f} %"
+
+
+def pilot_metrics_sufficient(plan: InterviewPlan) -> CheckResult:
+    """The pilot has completed interviews for at least ``SCREENBRIDGE_GO_LIVE_MIN_PILOT`` real
+    candidates since the plan started; its metrics are shown beside the baseline."""
+    key, name = "pilot_metrics_sufficient", "Pilot metrics cover enough candidates"
+    minimum = settings.SCREENBRIDGE_GO_LIVE_MIN_PILOT
+    started = plan.activated_at or plan.created_at
+    report = compute(
+        MetricsFilters(
+            since=timezone.localdate(started),
+            until=timezone.localdate(),
+            role_family_id=plan.role_family_id,
+        )
+    )
+    pilot, baseline = report.pilot, report.baseline
+    completion = pilot.completion
+    completed = completion.completed if completion else 0
+    details = (
+        f"Completion: {_percent(completion.rate) if completion else '—'} "
+        f"({completed} of {completion.invited if completion else 0} invited).",
+        f"Time to screen: pilot {_hours(pilot.time_to_screen_hours)} vs baseline "
+        f"{_hours(baseline.time_to_screen_hours)}.",
+        f"Override rate: {_percent(pilot.overrides.rate) if pilot.overrides else '—'}.",
+        f"Sync: {_percent(report.sync.failed_once_rate)} of writebacks failed at least once.",
+    )
+    if completed < minimum:
+        message = (
+            f"{completed} completed pilot interviews since {timezone.localdate(started)}; "
+            f"at least {minimum} are needed to judge the pilot against its baseline."
+        )
+        return CheckResult(key, name, False, message, details)
+    message = f"{completed} completed pilot interviews (minimum {minimum}), beside the baseline."
+    return CheckResult(key, name, True, message, details)
+
+
 # The checklist, in the order it is shown.
 CHECKS: list[Check] = [
     trigger_path_mapped,
     field_mappings_rehearsed,
     retention_covers_artifacts,
     calibration_reached_agreement,
+    jurisdictions_registered,
+    pilot_metrics_sufficient,
 ]

@@ -299,3 +299,7 @@ SCREENBRIDGE_BUSINESS_HOLIDAYS = env.list("SCREENBRIDGE_BUSINESS_HOLIDAYS", defa
 # Metrics: minutes a manual first screen takes (recruiter hours saved); a role family may
 # override it (RoleFamily.manual_screen_minutes).
 SCREENBRIDGE_MANUAL_SCREEN_MINUTES = env.int("SCREENBRIDGE_MANUAL_SCREEN_MINUTES", default=30)
+
+# Go-live readiness: completed pilot interviews (real candidates) a plan needs before its
+# "pilot metrics" checklist item passes (interviews.readiness.pilot_metrics_sufficient).
+SCREENBRIDGE_GO_LIVE_MIN_PILOT = env.int("SCREENBRIDGE_GO_LIVE_MIN_PILOT", default=30)

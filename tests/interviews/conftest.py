@@ -92,11 +92,13 @@ def written(mapping: WritebackFieldMapping) -> dict[str, Any]:
 
 
 @pytest.fixture
-def ready(role_groups: None) -> Ready:
-    """A pilot plan for which every check passes."""
+def ready(role_groups: None, settings: Any) -> Ready:
+    """A pilot plan for which every check passes (its calibration results are also its
+    completed pilot interviews; two are required here)."""
+    settings.SCREENBRIDGE_GO_LIVE_MIN_PILOT = 2
     plan = InterviewPlanFactory(status=PlanStatus.PILOT)
     live = AtsConnectionFactory(mode=ConnectionMode.LIVE, name="Acme Greenhouse")
-    requisition = RequisitionFactory(connection=live)
+    requisition = RequisitionFactory(connection=live, location="Austin, TX")
     RoleFamilyMembershipFactory(requisition=requisition, role_family=plan.role_family)
     StageMappingFactory(connection=live, canonical_stage=CanonicalStage.AUTOMATED_INTERVIEW)
     mapping = WritebackFieldMappingFactory(

@@ -10,8 +10,9 @@ import pytest
 from governance.calibration.models import CalibrationSession
 from governance.models import AuditEvent, DataCategory, RetentionPolicy
 from governance.roles import HIRING_OPS_ADMIN, RECRUITER
-from integrations.models import WritebackKind
+from integrations.models import Requisition, WritebackKind
 from interviews.models import (
+    Interview,
     InterviewPlan,
     PlanStatus,
     RehearsalRun,
@@ -42,6 +43,8 @@ NAMES = {
     "field_mappings_rehearsed": "Every field mapping was exercised by a rehearsal",
     "retention_covers_artifacts": "Retention policies cover every artifact kind",
     "calibration_reached_agreement": "Calibration reached agreement on every competency",
+    "jurisdictions_registered": "Jurisdiction requirements are registered",
+    "pilot_metrics_sufficient": "Pilot metrics cover enough candidates",
 }
 
 
@@ -93,6 +96,24 @@ BREAKERS["calibration_reached_agreement"] = [
     ),
     ("latest-session-disagrees", lambda r: calibrated(r.plan, agree=False)),
     ("competency-added-since", lambda r: CompetencyFactory(plan=r.plan, key="curiosity")),
+]
+
+
+def _located(ready: Ready, location: str, **plan_fields: Any) -> None:
+    Requisition.objects.filter(connection=ready.live).update(location=location)
+    InterviewPlan.objects.filter(pk=ready.plan.pk).update(**plan_fields)
+    ready.plan.refresh_from_db()
+
+
+BREAKERS["jurisdictions_registered"] = [
+    ("illinois-without-consent", lambda r: _located(r, "Chicago, IL", required_consents=[])),
+    ("nyc-without-bias-audit", lambda r: _located(r, "New York, NY")),
+]
+BREAKERS["pilot_metrics_sufficient"] = [
+    (
+        "too-few-pilot-interviews",
+        lambda r: Interview.objects.filter(plan=r.plan).update(status="cancelled"),
+    ),
 ]
 CASES = [(key, label, breaker) for key, items in BREAKERS.items() for label, breaker in items]
 
@@ -241,3 +262,42 @@ def test_only_a_pilot_plan_goes_live(ready: Ready, status: str) -> None:
 
     ready.plan.refresh_from_db()
     assert ready.plan.status == status
+
+
+def test_registered_jurisdictions_pass(ready: Ready) -> None:
+    from django.utils import timezone
+
+    from tests.factories import BiasAuditFactory
+
+    def jurisdiction() -> CheckResult:
+        results = readiness_evaluate(ready.plan).results
+        return next(r for r in results if r.key == "jurisdictions_registered")
+
+    vendor = ready.plan.vendor
+    vendor.model_version = "screen-2026.1"
+    vendor.save()
+    BiasAuditFactory(vendor=vendor, tool_version="screen-2026.1", audit_date=timezone.localdate())
+    _located(ready, "Chicago, IL", required_consents=["ai_interview"])
+
+    result = next(
+        r for r in readiness_evaluate(ready.plan).results if r.key == "jurisdictions_registered"
+    )
+    assert result.passed, result.details
+    assert "il: 1" in result.message
+
+    _located(ready, "New York, NY")
+    result = next(
+        r for r in readiness_evaluate(ready.plan).results if r.key == "jurisdictions_registered"
+    )
+    assert result.passed, result.details
+    assert "nyc: 1" in result.message
+
+
+def test_pilot_metrics_are_shown_beside_the_baseline(ready: Ready) -> None:
+    result = next(
+        r for r in readiness_evaluate(ready.plan).results if r.key == "pilot_metrics_sufficient"
+    )
+    assert result.passed
+    assert result.message.startswith("4 completed pilot interviews (minimum 2)")
+    assert any(d.startswith("Completion: 100.0 % (4 of 4 invited)") for d in result.details)
+    assert any("vs baseline" in d for d in result.details)
