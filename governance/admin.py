@@ -259,4 +259,4 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
-from governance import admin_stop  # noqa: E402, F401
+from governance import admin_stop, admin_tokens  # noqa: E402, F401

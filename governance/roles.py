@@ -51,6 +51,8 @@ RECORD_MODELS = [
     ("interviews", "reviewtask"),
     ("governance", "decision"),
     ("governance", "auditevent"),
+    # Who holds an API token (prefix and dates only); issuing one is for superusers.
+    ("governance", "apitoken"),
 ]
 
 

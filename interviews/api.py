@@ -19,26 +19,76 @@ What a summary is (the same for every role that may see it; hiring managers incl
 
 Opening a summary writes a view event (``audit.record_view(what="summary")``), the raw material of
 the usage-depth metric.
+
+The lists under ``/api/v1/`` (applications, interviews, results, review tasks) show candidates the
+same way (display name only) and are scoped by ``governance.permissions``; claiming, releasing
+and deciding a review task call the review queue's own services (``interviews.services.review``,
+``governance.services.decision_record``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+import django_filters
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance import audit
-from governance.api import ERROR_RESPONSES, PUBLIC_ID, DecisionSerializer, ScopedAPIView
+from governance.api import (
+    CONFLICT_RESPONSE,
+    ERROR_RESPONSES,
+    PUBLIC_ID,
+    ApiCursorPagination,
+    BoolFilter,
+    Conflict,
+    DecisionCreateSerializer,
+    DecisionSerializer,
+    ErrorSerializer,
+    FieldErrorsSerializer,
+    IdFilter,
+    ScopedAPIView,
+    ScopedDetailView,
+    ScopedListView,
+    date_range_filters,
+    decision_from_request,
+    detail_schema,
+    filterset,
+    list_schema,
+)
 from governance.artifacts import ARTIFACT_KINDS, artifact_url
 from governance.capabilities import Capability, can
 from governance.models import DecisionOutcome
-from governance.permissions import get_result_for_user
+from governance.permissions import (
+    applications_visible_to,
+    get_application_for_user,
+    get_interview_for_user,
+    get_result_for_user,
+    get_review_task_for_user,
+    interviews_visible_to,
+    results_visible_to,
+    review_tasks_visible_to,
+)
 from governance.selectors import decision_latest, decisions_list, result_competency_scores
-from interviews.models import InterviewResult, ResultFlag
+from integrations.models import Application, CanonicalStage
+from interviews import scoring
+from interviews.models import (
+    CompetencyScore,
+    Interview,
+    InterviewResult,
+    InterviewStatus,
+    LaunchSource,
+    ResultFlag,
+    ReviewReason,
+    ReviewStatus,
+    ReviewTask,
+)
 from interviews.scoring import recommended_outcome
+from interviews.services import review
 from interviews.services.results import band_label
 
 
@@ -94,13 +144,45 @@ class ArtifactsSerializer(serializers.Serializer):
     report = serializers.URLField(allow_null=True)
 
 
-class ResultSummarySerializer(serializers.Serializer):
-    """A compact score card of an interview's current result."""
+def requisition_ref(application: Application) -> dict[str, Any]:
+    requisition = application.requisition
+    return {"id": requisition.pk, "title": requisition.title}
 
-    interview = InterviewRefSerializer()
+
+def candidate_ref(application: Application) -> dict[str, str]:
+    candidate = application.candidate
+    return {"display_name": candidate_display_name(candidate.first_name, candidate.last_name)}
+
+
+class ApplicationRefsMixin(serializers.Serializer):
+    """``requisition`` and ``candidate`` of the object's application (``application_path``)."""
+
+    application_path = ""
     requisition = serializers.SerializerMethodField()
     candidate = serializers.SerializerMethodField()
+
+    def _application(self, obj: Any) -> Application:
+        for part in self.application_path.split(".") if self.application_path else []:
+            obj = getattr(obj, part)
+        return obj
+
+    @extend_schema_field(RequisitionRefSerializer)
+    def get_requisition(self, obj: Any) -> dict[str, Any]:
+        return requisition_ref(self._application(obj))
+
+    @extend_schema_field(CandidateRefSerializer)
+    def get_candidate(self, obj: Any) -> dict[str, str]:
+        return candidate_ref(self._application(obj))
+
+
+class ResultCoreSerializer(ApplicationRefsMixin):
+    """An interview's result: score, band, flags, evidence bullets and subscores."""
+
+    application_path = "interview.application"
+    interview = InterviewRefSerializer()
     version = serializers.IntegerField()
+    is_current = serializers.BooleanField()
+    received_at = serializers.DateTimeField()
     score = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False)
     band = serializers.CharField()
     band_label = serializers.SerializerMethodField()
@@ -109,24 +191,6 @@ class ResultSummarySerializer(serializers.Serializer):
     flags = serializers.SerializerMethodField()
     summary_bullets = serializers.ListField(child=serializers.CharField())
     competencies = serializers.SerializerMethodField()
-    decisions = serializers.SerializerMethodField()
-    current_decision = serializers.SerializerMethodField()
-    capabilities = serializers.SerializerMethodField()
-    artifacts = serializers.SerializerMethodField()
-
-    @property
-    def viewer(self) -> Any:
-        return self.context["viewer"]
-
-    @extend_schema_field(RequisitionRefSerializer)
-    def get_requisition(self, result: InterviewResult) -> dict[str, Any]:
-        requisition = result.interview.application.requisition
-        return {"id": requisition.pk, "title": requisition.title}
-
-    @extend_schema_field(CandidateRefSerializer)
-    def get_candidate(self, result: InterviewResult) -> dict[str, str]:
-        candidate = result.interview.application.candidate
-        return {"display_name": candidate_display_name(candidate.first_name, candidate.last_name)}
 
     def get_band_label(self, result: InterviewResult) -> str:
         return band_label(result.band)
@@ -142,7 +206,23 @@ class ResultSummarySerializer(serializers.Serializer):
 
     @extend_schema_field(CompetencySerializer(many=True))
     def get_competencies(self, result: InterviewResult) -> Any:
-        return CompetencySerializer(result_competency_scores(result=result), many=True).data
+        scores = getattr(result, "api_competency_scores", None)  # prefetched by the list
+        if scores is None:
+            scores = result_competency_scores(result=result)
+        return CompetencySerializer(scores, many=True).data
+
+
+class ResultSummarySerializer(ResultCoreSerializer):
+    """A compact score card of an interview's current result."""
+
+    decisions = serializers.SerializerMethodField()
+    current_decision = serializers.SerializerMethodField()
+    capabilities = serializers.SerializerMethodField()
+    artifacts = serializers.SerializerMethodField()
+
+    @property
+    def viewer(self) -> Any:
+        return self.context["viewer"]
 
     @extend_schema_field(DecisionSerializer(many=True))
     def get_decisions(self, result: InterviewResult) -> Any:
@@ -176,7 +256,7 @@ class ResultSummarySerializer(serializers.Serializer):
 
 
 class ResultSummaryView(ScopedAPIView):
-    """``/api/results/<interview public id>/``"""
+    """``/api/v1/results/<interview public id>/``"""
 
     @extend_schema(
         operation_id="results_retrieve",
@@ -192,3 +272,326 @@ class ResultSummaryView(ScopedAPIView):
         audit.record_view(user=request.user, target=result, what="summary")
         data = ResultSummarySerializer(result, context={"request": request, "viewer": request.user})
         return Response(data.data)
+
+
+# -- /api/v1/ lists ---------------------------------------------------------------------------
+
+
+class ApplicationSerializer(ApplicationRefsMixin):
+    """A candidate's application to a requisition, as synced from the ATS."""
+
+    id = serializers.IntegerField()
+    connection = serializers.CharField(source="connection.slug")
+    canonical_stage = serializers.ChoiceField(choices=CanonicalStage.choices)
+    remote_stage_name = serializers.CharField()
+    stage_entered_at = serializers.DateTimeField(allow_null=True)
+    applied_at = serializers.DateTimeField(allow_null=True)
+    last_event_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class PlanRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class InterviewSerializer(ApplicationRefsMixin):
+    """One automated interview (no invitation link, no vendor references)."""
+
+    application_path = "application"
+    public_id = serializers.UUIDField()
+    application = serializers.IntegerField(source="application_id")
+    plan = PlanRefSerializer()
+    status = serializers.ChoiceField(choices=InterviewStatus.choices)
+    launch_source = serializers.ChoiceField(choices=LaunchSource.choices)
+    is_rehearsal = serializers.BooleanField()
+    invited_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ReviewResultSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    score = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False)
+    band = serializers.CharField()
+    band_label = serializers.SerializerMethodField()
+    recommended_outcome = serializers.SerializerMethodField()
+
+    def get_band_label(self, result: InterviewResult) -> str:
+        return band_label(result.band)
+
+    @extend_schema_field(serializers.ChoiceField(choices=DecisionOutcome.choices))
+    def get_recommended_outcome(self, result: InterviewResult) -> str:
+        return recommended_outcome(result.band)
+
+
+class ReviewTaskSerializer(ApplicationRefsMixin):
+    """An item of the review queue and who works on it."""
+
+    application_path = "interview.application"
+    id = serializers.IntegerField()
+    interview = serializers.UUIDField(source="interview.public_id")
+    reason = serializers.ChoiceField(choices=ReviewReason.choices)
+    detail = serializers.CharField()
+    status = serializers.ChoiceField(choices=ReviewStatus.choices)
+    claimed_by = serializers.CharField(source="claimed_by.username", allow_null=True, default=None)
+    claimed_at = serializers.DateTimeField(allow_null=True)
+    claim = serializers.SerializerMethodField(
+        help_text="open, mine, stale (someone else's abandoned claim) or other."
+    )
+    result = ReviewResultSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["open", "mine", "stale", "other"]))
+    def get_claim(self, task: ReviewTask) -> str:
+        return review.claim_state(task, self.context["request"].user)
+
+
+ApplicationFilterSet = filterset(
+    Application,
+    "requisition",
+    stage=django_filters.MultipleChoiceFilter(
+        field_name="canonical_stage", choices=CanonicalStage.choices
+    ),
+    connection=django_filters.CharFilter(field_name="connection__slug", max_length=50),
+    **date_range_filters("applied_at", "applied"),
+    **date_range_filters("updated_at", "updated"),
+)
+
+InterviewFilterSet = filterset(
+    Interview,
+    "application__requisition",
+    status=django_filters.MultipleChoiceFilter(choices=InterviewStatus.choices),
+    plan=IdFilter(field_name="plan_id", label="Interview plan id"),
+    application=IdFilter(field_name="application_id", label="Application id"),
+    is_rehearsal=BoolFilter(),
+    **date_range_filters("created_at", "created"),
+    **date_range_filters("completed_at", "completed"),
+)
+
+ResultFilterSet = filterset(
+    InterviewResult,
+    "interview__application__requisition",
+    band=django_filters.CharFilter(max_length=40),
+    current=BoolFilter(
+        field_name="is_current", label="Only current versions (true) or only older ones (false)"
+    ),
+    **date_range_filters("received_at", "received"),
+)
+
+
+ReviewTaskFilterSet = filterset(
+    ReviewTask,
+    "interview__application__requisition",
+    status=django_filters.MultipleChoiceFilter(choices=ReviewStatus.choices),
+    reason=django_filters.MultipleChoiceFilter(choices=ReviewReason.choices),
+    band=django_filters.ChoiceFilter(
+        field_name="result__band",
+        choices=[(b, band_label(b)) for b in scoring.BAND_RECOMMENDATION],
+    ),
+    **date_range_filters("created_at", "created"),
+)
+
+APPLICATION_RELATED = ("connection", "candidate", "requisition")
+
+
+def _applications(user: Any) -> QuerySet[Application]:
+    return applications_visible_to(user).select_related(*APPLICATION_RELATED)
+
+
+def _interviews(user: Any) -> QuerySet[Interview]:
+    return interviews_visible_to(user).select_related(
+        "plan", *(f"application__{name}" for name in APPLICATION_RELATED[1:])
+    )
+
+
+def _results(user: Any) -> QuerySet[InterviewResult]:
+    scores = CompetencyScore.objects.select_related("competency").order_by(
+        "competency__position", "competency__pk"
+    )
+    return (
+        results_visible_to(user)
+        .select_related("interview__application__candidate", "interview__application__requisition")
+        .prefetch_related(Prefetch("competency_scores", scores, to_attr="api_competency_scores"))
+    )
+
+
+def _review_tasks(user: Any) -> QuerySet[ReviewTask]:
+    return review.review_queue_list(review_tasks_visible_to(user))
+
+
+@list_schema(ApplicationSerializer, tag="applications", summary="Applications you may see")
+class ApplicationListView(ScopedListView):
+    """``/api/v1/applications/``"""
+
+    serializer_class = ApplicationSerializer
+    filterset_class = ApplicationFilterSet
+
+    def scoped_queryset(self, user: Any) -> QuerySet[Application]:
+        return _applications(user)
+
+
+@detail_schema(ApplicationSerializer, tag="applications", summary="One application")
+class ApplicationDetailView(ScopedDetailView):
+    """``/api/v1/applications/<pk>/``"""
+
+    serializer_class = ApplicationSerializer
+
+    def get_object(self, request: Request, **kwargs: Any) -> Application:
+        return get_application_for_user(request.user, pk=kwargs["pk"])
+
+
+@list_schema(InterviewSerializer, tag="interviews", summary="Interviews you may see")
+class InterviewListView(ScopedListView):
+    """``/api/v1/interviews/``"""
+
+    serializer_class = InterviewSerializer
+    filterset_class = InterviewFilterSet
+
+    def scoped_queryset(self, user: Any) -> QuerySet[Interview]:
+        return _interviews(user)
+
+
+@detail_schema(
+    InterviewSerializer, tag="interviews", summary="One interview", parameters=[PUBLIC_ID]
+)
+class InterviewDetailView(ScopedDetailView):
+    """``/api/v1/interviews/<public_id>/``"""
+
+    serializer_class = InterviewSerializer
+
+    def get_object(self, request: Request, **kwargs: Any) -> Interview:
+        interview = get_interview_for_user(request.user, public_id=kwargs["public_id"])
+        return _interviews(request.user).get(pk=interview.pk)
+
+
+class ResultCursorPagination(ApiCursorPagination):
+    ordering = ("-received_at", "-pk")
+
+
+@list_schema(
+    ResultCoreSerializer,
+    tag="results",
+    summary="Results you may see (every version; ?current=true for the current ones)",
+)
+class ResultListView(ScopedListView):
+    """``/api/v1/results/``"""
+
+    serializer_class = ResultCoreSerializer
+    filterset_class = ResultFilterSet
+
+    pagination_class = ResultCursorPagination
+
+    def scoped_queryset(self, user: Any) -> QuerySet[InterviewResult]:
+        return _results(user)
+
+
+@list_schema(ReviewTaskSerializer, tag="review tasks", summary="Review-queue items you may see")
+class ReviewTaskListView(ScopedListView):
+    """``/api/v1/review-tasks/``"""
+
+    serializer_class = ReviewTaskSerializer
+    filterset_class = ReviewTaskFilterSet
+
+    def scoped_queryset(self, user: Any) -> QuerySet[ReviewTask]:
+        return _review_tasks(user)
+
+
+@detail_schema(ReviewTaskSerializer, tag="review tasks", summary="One review-queue item")
+class ReviewTaskDetailView(ScopedDetailView):
+    """``/api/v1/review-tasks/<pk>/``"""
+
+    serializer_class = ReviewTaskSerializer
+
+    def get_object(self, request: Request, **kwargs: Any) -> ReviewTask:
+        task = get_review_task_for_user(request.user, pk=kwargs["pk"])
+        return _review_tasks(request.user).get(pk=task.pk)
+
+
+class ReviewTaskActionView(ScopedAPIView):
+    """Base of claim / release / decide: the task must be one the user may decide on."""
+
+    def task(self, request: Request, pk: int) -> ReviewTask:
+        return get_review_task_for_user(request.user, pk=pk, capability=Capability.DECIDE)
+
+    def task_response(self, request: Request, task: ReviewTask) -> Response:
+        fresh = _review_tasks(request.user).get(pk=task.pk)
+        return Response(ReviewTaskSerializer(fresh, context={"request": request}).data)
+
+
+def _claim_schema(summary: str) -> Any:
+    return extend_schema(
+        summary=summary,
+        request=None,
+        responses={
+            200: OpenApiResponse(ReviewTaskSerializer, description="The item as it is now."),
+            **ERROR_RESPONSES,
+            409: CONFLICT_RESPONSE,
+        },
+        tags=["review tasks"],
+    )
+
+
+class ReviewTaskClaimView(ReviewTaskActionView):
+    """``POST /api/v1/review-tasks/<pk>/claim/``"""
+
+    @_claim_schema("Claim a review item so nobody else works it (recruiters on its requisition)")
+    def post(self, request: Request, pk: int) -> Response:
+        task = self.task(request, pk)
+        try:
+            review.review_task_claim(task=task, actor=request.user)
+        except review.ReviewClaimError as exc:
+            raise Conflict(str(exc), code="claim_conflict") from None
+        return self.task_response(request, task)
+
+
+class ReviewTaskReleaseView(ReviewTaskActionView):
+    """``POST /api/v1/review-tasks/<pk>/release/``"""
+
+    @_claim_schema("Give a claimed item back to the queue (only its holder can)")
+    def post(self, request: Request, pk: int) -> Response:
+        task = self.task(request, pk)
+        try:
+            review.review_task_release(task=task, actor=request.user)
+        except review.ReviewClaimError as exc:
+            raise Conflict(str(exc), code="claim_conflict") from None
+        return self.task_response(request, task)
+
+
+class ReviewTaskDecideView(ReviewTaskActionView):
+    """``POST /api/v1/review-tasks/<pk>/decide/``: like the queue's decide button."""
+
+    @extend_schema(
+        summary="Record a decision on an item you have claimed (closes the item)",
+        request=DecisionCreateSerializer,
+        responses={
+            201: DecisionSerializer,
+            **ERROR_RESPONSES,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Not claimed by you, no result to decide on, or the result moved on.",
+            ),
+            422: OpenApiResponse(FieldErrorsSerializer, description="Invalid fields."),
+        },
+        tags=["review tasks"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        task = self.task(request, pk)
+        if review.claim_state(task, request.user) != "mine":
+            raise Conflict(
+                "Claim this item before deciding, so nobody else works on it at the same time.",
+                code="not_claimed",
+            )
+        try:
+            result = get_result_for_user(
+                request.user, public_id=task.interview.public_id, capability=Capability.DECIDE
+            )
+        except Http404:
+            raise Conflict("This interview has no result to decide on.", code="no_result") from None
+        decision = decision_from_request(request, result)
+        return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)

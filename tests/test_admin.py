@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.models import (
+    ApiToken,
     AuditEvent,
     Decision,
     LegalHold,
@@ -160,6 +161,9 @@ def make_pipeline(connection: AtsConnection, index: int, user: Any) -> dict[str,
     )
     LegalHold.objects.create(reason="Litigation", candidate=candidate, placed_by=user)
     RequisitionAccess.objects.create(user=user, requisition=requisition, role="recruiter")
+    ApiToken.objects.get_or_create(
+        user=user, defaults={"key_hash": f"{user.pk:064x}", "key_prefix": "testkey0"}
+    )
     return {
         "candidate": candidate,
         "requisition": requisition,

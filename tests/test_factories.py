@@ -46,6 +46,7 @@ ALL_FACTORIES = [
     f.VendorEventFactory,
     f.VendorFactory,
     f.WritebackFieldMappingFactory,
+    f.ApiTokenFactory,
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .governance import (
+    ApiTokenFactory,
     AuditEventFactory,
     DecisionFactory,
     LegalHoldFactory,
@@ -45,6 +46,7 @@ from .users import DEFAULT_PASSWORD, UserFactory
 __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_WEBHOOK_SECRET",
+    "ApiTokenFactory",
     "ApplicationFactory",
     "AtsConnectionFactory",
     "AuditEventFactory",

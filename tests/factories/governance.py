@@ -11,6 +11,7 @@ from factory.django import DjangoModelFactory
 from governance import roles
 from governance.models import (
     AccessRole,
+    ApiToken,
     AuditEvent,
     DataCategory,
     Decision,
@@ -145,3 +146,17 @@ class RoleFamilyAccessFactory(DjangoModelFactory[RoleFamilyAccess]):
 
     user = factory.SubFactory(UserFactory, groups=[roles.RECRUITER])
     role_family = factory.SubFactory(RoleFamilyFactory)
+
+
+class ApiTokenFactory(DjangoModelFactory[ApiToken]):
+    """A user's API token; the key is ``key-<n>`` (only its hash is stored, as in production)."""
+
+    class Meta:
+        model = ApiToken
+
+    class Params:
+        key = factory.Sequence(lambda n: f"key-{n:04d}-for-tests")
+
+    user = factory.SubFactory(UserFactory)
+    key_hash = factory.LazyAttribute(lambda o: _sha256(o.key))
+    key_prefix = factory.LazyAttribute(lambda o: o.key[:8])
