@@ -439,6 +439,52 @@ def detail_schema(
     )
 
 
+def resource_views(
+    *,
+    serializer: type[serializers.Serializer],
+    filterset_class: type,
+    queryset: Any,
+    getter: Any,
+    tag: str,
+    plural: str,
+    singular: str,
+    lookup: str = "pk",
+    parameters: list[OpenApiParameter] | None = None,
+    pagination: type[CursorPagination] = ApiCursorPagination,
+) -> tuple[type[ScopedListView], type[ScopedDetailView]]:
+    """The list and detail views of one resource.
+
+    ``queryset(user)`` is the scoped, ``select_related`` rows the user may see; ``getter`` a
+    ``governance.permissions.get_*_for_user`` (404 out of scope), called with ``lookup``.
+    """
+
+    @list_schema(serializer, tag=tag, summary=f"{plural} you may see")
+    class ListView(ScopedListView):
+        serializer_class = serializer
+        pagination_class = pagination
+
+        def scoped_queryset(self, user: Any) -> QuerySet:
+            return queryset(user)
+
+    @detail_schema(serializer, tag=tag, summary=f"One {singular}", parameters=parameters)
+    class DetailView(ScopedDetailView):
+        serializer_class = serializer
+
+        def get_object(self, request: Request, **kwargs: Any) -> Any:
+            obj = getter(request.user, **{lookup: kwargs[lookup]})
+            return queryset(request.user).get(pk=obj.pk)
+
+    ListView.filterset_class = filterset_class
+    name = "".join(part.title() for part in singular.split())
+    for view, suffix, doc in (
+        (ListView, "ListView", f"{plural} you may see, newest first (cursor-paginated)."),
+        (DetailView, "DetailView", f"One {singular}; 404 when it is outside your scope."),
+    ):
+        view.__name__ = view.__qualname__ = f"{name}{suffix}"
+        view.__doc__ = doc
+    return ListView, DetailView
+
+
 def list_schema(serializer: Any, *, tag: str, summary: str) -> Any:
     return extend_schema(
         summary=summary, responses={200: serializer(many=True), **LIST_ERROR_RESPONSES}, tags=[tag]
@@ -524,7 +570,7 @@ class DecisionCreateSerializer(serializers.Serializer):
 
 
 class ResultDecisionsView(ScopedAPIView):
-    """``/api/results/<interview public id>/decisions/``"""
+    """Decisions on an interview's results; recording one needs the decide capability."""
 
     @extend_schema(
         operation_id="results_decisions_list",
@@ -632,23 +678,12 @@ def decisions_for_api(user: Any) -> QuerySet[Decision]:
     )
 
 
-@list_schema(DecisionListItemSerializer, tag="decisions", summary="Decisions you may see")
-class DecisionListView(ScopedListView):
-    """``/api/v1/decisions/``"""
-
-    serializer_class = DecisionListItemSerializer
-    filterset_class = DecisionFilterSet
-
-    def scoped_queryset(self, user: Any) -> QuerySet[Decision]:
-        return decisions_for_api(user)
-
-
-@detail_schema(DecisionListItemSerializer, tag="decisions", summary="One decision")
-class DecisionDetailView(ScopedDetailView):
-    """``/api/v1/decisions/<pk>/``"""
-
-    serializer_class = DecisionListItemSerializer
-
-    def get_object(self, request: Request, **kwargs: Any) -> Decision:
-        decision = get_decision_for_user(request.user, pk=kwargs["pk"])
-        return decisions_for_api(request.user).get(pk=decision.pk)
+DecisionListView, DecisionDetailView = resource_views(
+    serializer=DecisionListItemSerializer,
+    filterset_class=DecisionFilterSet,
+    queryset=decisions_for_api,
+    getter=get_decision_for_user,
+    tag="decisions",
+    plural="Decisions",
+    singular="decision",
+)

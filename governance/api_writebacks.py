@@ -25,12 +25,9 @@ from governance.api import (
     Conflict,
     IdFilter,
     ScopedAPIView,
-    ScopedDetailView,
-    ScopedListView,
     date_range_filters,
-    detail_schema,
     filterset,
-    list_schema,
+    resource_views,
 )
 from governance.permissions import get_writeback_job_for_user, writeback_jobs_visible_to
 from governance.sync_health import sync_health_writeback_retry, writeback_retry_allowed
@@ -80,29 +77,19 @@ def _jobs(user: Any) -> Any:
     return writeback_jobs_visible_to(user).select_related("connection")
 
 
-@list_schema(WritebackJobSerializer, tag=TAG, summary="Writeback jobs (admins and auditors)")
-class WritebackJobListView(ScopedListView):
-    """``/api/v1/writeback-jobs/``"""
-
-    serializer_class = WritebackJobSerializer
-    filterset_class = WritebackJobFilterSet
-
-    def scoped_queryset(self, user: Any) -> Any:
-        return _jobs(user)
-
-
-@detail_schema(WritebackJobSerializer, tag=TAG, summary="One writeback job")
-class WritebackJobDetailView(ScopedDetailView):
-    """``/api/v1/writeback-jobs/<pk>/``"""
-
-    serializer_class = WritebackJobSerializer
-
-    def get_object(self, request: Request, **kwargs: Any) -> WritebackJob:
-        return get_writeback_job_for_user(request.user, pk=kwargs["pk"])
+WritebackJobListView, WritebackJobDetailView = resource_views(
+    serializer=WritebackJobSerializer,
+    filterset_class=WritebackJobFilterSet,
+    queryset=_jobs,
+    getter=get_writeback_job_for_user,
+    tag=TAG,
+    plural="Writeback jobs",
+    singular="writeback job",
+)
 
 
 class WritebackJobRetryView(ScopedAPIView):
-    """``POST /api/v1/writeback-jobs/<pk>/retry/``"""
+    """The sync-health page's Retry: queued and audited, or 409 when there is nothing to retry."""
 
     @extend_schema(
         summary="Queue a failed or dead writeback for a new attempt (hiring-ops admins)",

@@ -33,7 +33,12 @@ from typing import Any
 import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -52,13 +57,10 @@ from governance.api import (
     FieldErrorsSerializer,
     IdFilter,
     ScopedAPIView,
-    ScopedDetailView,
-    ScopedListView,
     date_range_filters,
     decision_from_request,
-    detail_schema,
     filterset,
-    list_schema,
+    resource_views,
 )
 from governance.artifacts import ARTIFACT_KINDS, artifact_url
 from governance.capabilities import Capability, can
@@ -256,7 +258,7 @@ class ResultSummarySerializer(ResultCoreSerializer):
 
 
 class ResultSummaryView(ScopedAPIView):
-    """``/api/v1/results/<interview public id>/``"""
+    """The score card of an interview's current result (opening it is recorded as a view)."""
 
     @extend_schema(
         operation_id="results_retrieve",
@@ -425,92 +427,50 @@ def _review_tasks(user: Any) -> QuerySet[ReviewTask]:
     return review.review_queue_list(review_tasks_visible_to(user))
 
 
-@list_schema(ApplicationSerializer, tag="applications", summary="Applications you may see")
-class ApplicationListView(ScopedListView):
-    """``/api/v1/applications/``"""
-
-    serializer_class = ApplicationSerializer
-    filterset_class = ApplicationFilterSet
-
-    def scoped_queryset(self, user: Any) -> QuerySet[Application]:
-        return _applications(user)
-
-
-@detail_schema(ApplicationSerializer, tag="applications", summary="One application")
-class ApplicationDetailView(ScopedDetailView):
-    """``/api/v1/applications/<pk>/``"""
-
-    serializer_class = ApplicationSerializer
-
-    def get_object(self, request: Request, **kwargs: Any) -> Application:
-        return get_application_for_user(request.user, pk=kwargs["pk"])
-
-
-@list_schema(InterviewSerializer, tag="interviews", summary="Interviews you may see")
-class InterviewListView(ScopedListView):
-    """``/api/v1/interviews/``"""
-
-    serializer_class = InterviewSerializer
-    filterset_class = InterviewFilterSet
-
-    def scoped_queryset(self, user: Any) -> QuerySet[Interview]:
-        return _interviews(user)
-
-
-@detail_schema(
-    InterviewSerializer, tag="interviews", summary="One interview", parameters=[PUBLIC_ID]
-)
-class InterviewDetailView(ScopedDetailView):
-    """``/api/v1/interviews/<public_id>/``"""
-
-    serializer_class = InterviewSerializer
-
-    def get_object(self, request: Request, **kwargs: Any) -> Interview:
-        interview = get_interview_for_user(request.user, public_id=kwargs["public_id"])
-        return _interviews(request.user).get(pk=interview.pk)
-
-
 class ResultCursorPagination(ApiCursorPagination):
     ordering = ("-received_at", "-pk")
 
 
-@list_schema(
-    ResultCoreSerializer,
-    tag="results",
-    summary="Results you may see (every version; ?current=true for the current ones)",
+ApplicationListView, ApplicationDetailView = resource_views(
+    serializer=ApplicationSerializer,
+    filterset_class=ApplicationFilterSet,
+    queryset=_applications,
+    getter=get_application_for_user,
+    tag="applications",
+    plural="Applications",
+    singular="application",
 )
-class ResultListView(ScopedListView):
-    """``/api/v1/results/``"""
-
-    serializer_class = ResultCoreSerializer
-    filterset_class = ResultFilterSet
-
-    pagination_class = ResultCursorPagination
-
-    def scoped_queryset(self, user: Any) -> QuerySet[InterviewResult]:
-        return _results(user)
-
-
-@list_schema(ReviewTaskSerializer, tag="review tasks", summary="Review-queue items you may see")
-class ReviewTaskListView(ScopedListView):
-    """``/api/v1/review-tasks/``"""
-
-    serializer_class = ReviewTaskSerializer
-    filterset_class = ReviewTaskFilterSet
-
-    def scoped_queryset(self, user: Any) -> QuerySet[ReviewTask]:
-        return _review_tasks(user)
-
-
-@detail_schema(ReviewTaskSerializer, tag="review tasks", summary="One review-queue item")
-class ReviewTaskDetailView(ScopedDetailView):
-    """``/api/v1/review-tasks/<pk>/``"""
-
-    serializer_class = ReviewTaskSerializer
-
-    def get_object(self, request: Request, **kwargs: Any) -> ReviewTask:
-        task = get_review_task_for_user(request.user, pk=kwargs["pk"])
-        return _review_tasks(request.user).get(pk=task.pk)
+InterviewListView, InterviewDetailView = resource_views(
+    serializer=InterviewSerializer,
+    filterset_class=InterviewFilterSet,
+    queryset=_interviews,
+    getter=get_interview_for_user,
+    tag="interviews",
+    plural="Interviews",
+    singular="interview",
+    lookup="public_id",
+    parameters=[PUBLIC_ID],
+)
+# Results: the list only; one result is the score card (ResultSummaryView).
+ResultListView, _ = resource_views(
+    serializer=ResultCoreSerializer,
+    filterset_class=ResultFilterSet,
+    queryset=_results,
+    getter=get_result_for_user,
+    tag="results",
+    plural="Results (every version; current=true for the current ones)",
+    singular="result",
+    pagination=ResultCursorPagination,
+)
+ReviewTaskListView, ReviewTaskDetailView = resource_views(
+    serializer=ReviewTaskSerializer,
+    filterset_class=ReviewTaskFilterSet,
+    queryset=_review_tasks,
+    getter=get_review_task_for_user,
+    tag="review tasks",
+    plural="Review-queue items",
+    singular="review-queue item",
+)
 
 
 class ReviewTaskActionView(ScopedAPIView):
@@ -524,47 +484,50 @@ class ReviewTaskActionView(ScopedAPIView):
         return Response(ReviewTaskSerializer(fresh, context={"request": request}).data)
 
 
-def _claim_schema(summary: str) -> Any:
-    return extend_schema(
-        summary=summary,
-        request=None,
-        responses={
-            200: OpenApiResponse(ReviewTaskSerializer, description="The item as it is now."),
-            **ERROR_RESPONSES,
-            409: CONFLICT_RESPONSE,
-        },
-        tags=["review tasks"],
-    )
+class ReviewTaskClaimActionView(ReviewTaskActionView):
+    """Claim or release through the queue's service (``service``); a refusal is a 409."""
 
+    service: Any = None
 
-class ReviewTaskClaimView(ReviewTaskActionView):
-    """``POST /api/v1/review-tasks/<pk>/claim/``"""
-
-    @_claim_schema("Claim a review item so nobody else works it (recruiters on its requisition)")
     def post(self, request: Request, pk: int) -> Response:
         task = self.task(request, pk)
         try:
-            review.review_task_claim(task=task, actor=request.user)
+            type(self).service(task=task, actor=request.user)
         except review.ReviewClaimError as exc:
             raise Conflict(str(exc), code="claim_conflict") from None
         return self.task_response(request, task)
 
 
-class ReviewTaskReleaseView(ReviewTaskActionView):
-    """``POST /api/v1/review-tasks/<pk>/release/``"""
+def _claim_action_view(name: str, action: Any, summary: str) -> type[ReviewTaskClaimActionView]:
+    view = extend_schema_view(
+        post=extend_schema(
+            summary=summary,
+            request=None,
+            responses={
+                200: OpenApiResponse(ReviewTaskSerializer, description="The item as it is now."),
+                **ERROR_RESPONSES,
+                409: CONFLICT_RESPONSE,
+            },
+            tags=["review tasks"],
+        )
+    )(type(name, (ReviewTaskClaimActionView,), {"service": action, "__doc__": summary + "."}))
+    return view
 
-    @_claim_schema("Give a claimed item back to the queue (only its holder can)")
-    def post(self, request: Request, pk: int) -> Response:
-        task = self.task(request, pk)
-        try:
-            review.review_task_release(task=task, actor=request.user)
-        except review.ReviewClaimError as exc:
-            raise Conflict(str(exc), code="claim_conflict") from None
-        return self.task_response(request, task)
+
+ReviewTaskClaimView = _claim_action_view(
+    "ReviewTaskClaimView",
+    review.review_task_claim,
+    "Claim a review item so nobody else works it (recruiters on its requisition)",
+)
+ReviewTaskReleaseView = _claim_action_view(
+    "ReviewTaskReleaseView",
+    review.review_task_release,
+    "Give a claimed item back to the queue (only its holder can)",
+)
 
 
 class ReviewTaskDecideView(ReviewTaskActionView):
-    """``POST /api/v1/review-tasks/<pk>/decide/``: like the queue's decide button."""
+    """Record a decision on an item you have claimed, as the queue's decide button does."""
 
     @extend_schema(
         summary="Record a decision on an item you have claimed (closes the item)",
