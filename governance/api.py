@@ -34,8 +34,11 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -236,6 +239,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         set_rollback()
         return Response({"detail": str(exc), "code": exc.code}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, InvalidQueryError):
+        set_rollback()
         body = {"detail": str(exc.detail), "code": exc.default_code, "errors": exc.errors}
         return Response(body, status=exc.status_code)
     if isinstance(exc, exceptions.ValidationError):
@@ -294,9 +298,30 @@ class ApiCursorPagination(CursorPagination):
 
     def decode_cursor(self, request: Request) -> Any:
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except exceptions.NotFound:
-            raise InvalidQueryError({self.cursor_query_param: ["Invalid cursor."]}) from None
+            raise self._invalid() from None
+        if cursor is not None and cursor.position is not None:
+            # Our orderings start with a date-time column (``*_at``): the position must be an
+            # aware ISO 8601 date-time, as encode_cursor writes it.
+            try:
+                position = parse_datetime(cursor.position) if len(cursor.position) < 40 else None
+            except ValueError:  # well-formed but impossible, e.g. month 13
+                position = None
+            if position is None or position.tzinfo is None:
+                raise self._invalid()
+        return cursor
+
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> Any:
+        # A cursor decodes to a position that is compared with the ordering column; a forged
+        # position that is no value of that column ("p=abc" for a date) is bad input too.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError, DatabaseError):
+            raise self._invalid() from None
+
+    def _invalid(self) -> InvalidQueryError:
+        return InvalidQueryError({self.cursor_query_param: ["Invalid cursor."]})
 
 
 class FilterBackend(DjangoFilterBackend):

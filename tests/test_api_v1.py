@@ -9,9 +9,11 @@ are 403.
 
 from __future__ import annotations
 
+import base64
 import json
 from io import StringIO
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -394,6 +396,18 @@ def test_bad_filter_values_and_cursors_are_400_json(
     body = response.json()
     assert body["code"] == "invalid_query"
     assert field in body["errors"]
+
+
+@pytest.mark.parametrize(
+    "position", ["abc", "2026-13-40T00:00:00+00:00", "2026-11-01T00:00:00", "1" * 400]
+)
+def test_a_forged_cursor_position_is_a_400(world: ApiWorld, position: str) -> None:
+    cursor = base64.b64encode(urlencode({"o": "0", "p": position}).encode()).decode()
+    response = _get(world, "ada", reverse("api:decision-list"), cursor=cursor)
+    assert response.status_code == 400, response.content
+    assert "cursor" in response.json()["errors"]
+    # The request's transaction is still usable afterwards.
+    assert _get(world, "ada", reverse("api:decision-list")).status_code == 200
 
 
 def test_filters_narrow_the_lists(world: ApiWorld) -> None:
