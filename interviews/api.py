@@ -177,22 +177,14 @@ class ApplicationRefsMixin(serializers.Serializer):
         return candidate_ref(self._application(obj))
 
 
-class ResultCoreSerializer(ApplicationRefsMixin):
-    """An interview's result: score, band, flags, evidence bullets and subscores."""
+class BandSerializer(serializers.Serializer):
+    """A result's version, score and band with what the band recommends."""
 
-    application_path = "interview.application"
-    interview = InterviewRefSerializer()
     version = serializers.IntegerField()
-    is_current = serializers.BooleanField()
-    received_at = serializers.DateTimeField()
     score = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False)
     band = serializers.CharField()
     band_label = serializers.SerializerMethodField()
     recommended_outcome = serializers.SerializerMethodField()
-    confidence = serializers.FloatField(allow_null=True)
-    flags = serializers.SerializerMethodField()
-    summary_bullets = serializers.ListField(child=serializers.CharField())
-    competencies = serializers.SerializerMethodField()
 
     def get_band_label(self, result: InterviewResult) -> str:
         return band_label(result.band)
@@ -200,6 +192,19 @@ class ResultCoreSerializer(ApplicationRefsMixin):
     @extend_schema_field(serializers.ChoiceField(choices=DecisionOutcome.choices))
     def get_recommended_outcome(self, result: InterviewResult) -> str:
         return recommended_outcome(result.band)
+
+
+class ResultCoreSerializer(ApplicationRefsMixin, BandSerializer):
+    """An interview's result: score, band, flags, evidence bullets and subscores."""
+
+    application_path = "interview.application"
+    interview = InterviewRefSerializer()
+    is_current = serializers.BooleanField()
+    received_at = serializers.DateTimeField()
+    confidence = serializers.FloatField(allow_null=True)
+    flags = serializers.SerializerMethodField()
+    summary_bullets = serializers.ListField(child=serializers.CharField())
+    competencies = serializers.SerializerMethodField()
 
     @extend_schema_field(FlagSerializer(many=True))
     def get_flags(self, result: InterviewResult) -> list[dict[str, str]]:
@@ -316,21 +321,6 @@ class InterviewSerializer(ApplicationRefsMixin):
     created_at = serializers.DateTimeField()
 
 
-class ReviewResultSerializer(serializers.Serializer):
-    version = serializers.IntegerField()
-    score = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False)
-    band = serializers.CharField()
-    band_label = serializers.SerializerMethodField()
-    recommended_outcome = serializers.SerializerMethodField()
-
-    def get_band_label(self, result: InterviewResult) -> str:
-        return band_label(result.band)
-
-    @extend_schema_field(serializers.ChoiceField(choices=DecisionOutcome.choices))
-    def get_recommended_outcome(self, result: InterviewResult) -> str:
-        return recommended_outcome(result.band)
-
-
 class ReviewTaskSerializer(ApplicationRefsMixin):
     """An item of the review queue and who works on it."""
 
@@ -345,7 +335,7 @@ class ReviewTaskSerializer(ApplicationRefsMixin):
     claim = serializers.SerializerMethodField(
         help_text="open, mine, stale (someone else's abandoned claim) or other."
     )
-    result = ReviewResultSerializer(allow_null=True)
+    result = BandSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(allow_null=True)
 
