@@ -404,4 +404,4 @@ class BiasAuditAdmin(admin.ModelAdmin):
     search_fields = ["tool_version", "auditor"]
 
 
-from governance import admin_stop  # noqa: E402, F401
+from governance import admin_stop, admin_tokens  # noqa: E402, F401

@@ -683,3 +683,28 @@ class BiasAudit(models.Model):
 
     def __str__(self) -> str:
         return f"Bias audit of {self.vendor} {self.tool_version} on {self.audit_date}"
+
+
+class ApiToken(models.Model):
+    """A user's REST API token. Only its SHA-256 is stored: the key is shown once, when issued.
+
+    Issued by ``manage.py create_api_token <username>`` or in the admin (``governance.api_tokens``);
+    one per user, replacing the previous one. Requests authenticate with
+    ``Authorization: Token <key>`` and act as the user, with the user's roles and scope.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token"
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters of the key, so a person can tell which key a client holds.
+    key_prefix = models.CharField(max_length=8, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["user__username"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"API token of {self.user} ({self.key_prefix}…)"

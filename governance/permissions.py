@@ -40,7 +40,7 @@ from django.http import Http404
 
 from governance.models import AccessRole, Decision, RequisitionAccess, RoleFamilyAccess
 from governance.roles import user_roles
-from integrations.models import Application, Requisition
+from integrations.models import Application, Requisition, WritebackJob
 from interviews.models import Interview, InterviewResult, ReviewTask, RoleFamilyMembership
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "get_requisition_for_user",
     "get_result_for_user",
     "get_review_task_for_user",
+    "get_writeback_job_for_user",
     "interviews_visible_to",
     "requisition_ids_for_role",
     "requisition_ids_visible_to",
@@ -59,7 +60,11 @@ __all__ = [
     "results_visible_to",
     "review_tasks_visible_to",
     "sees_all_requisitions",
+    "writeback_jobs_visible_to",
 ]
+
+# Largest primary key a (bigint) column holds; anything larger cannot exist.
+MAX_PK = 2**63 - 1
 
 
 def sees_all_requisitions(user: Any) -> bool:
@@ -163,6 +168,17 @@ def decisions_visible_to(user: Any) -> QuerySet[Decision]:
     )
 
 
+def writeback_jobs_visible_to(user: Any) -> QuerySet[WritebackJob]:
+    """Outbox rows of the requisitions the user may see (admins and auditors: the only roles
+    holding ``view_writebackjob``, so in practice every job, those without an application too)."""
+    return _scoped(
+        user,
+        WritebackJob.objects.all(),
+        "integrations.view_writebackjob",
+        "application__requisition_id",
+    )
+
+
 # -- getters ----------------------------------------------------------------------------------
 
 
@@ -255,11 +271,22 @@ def get_decision_for_user(user: Any, *, pk: Any, capability: str | None = None) 
     )
 
 
+def get_writeback_job_for_user(
+    user: Any, *, pk: Any, capability: str | None = None
+) -> WritebackJob:
+    return _get(
+        writeback_jobs_visible_to(user).select_related("connection"), user, capability, pk=_int(pk)
+    )
+
+
 def _int(value: Any) -> int:
     """A primary key from a URL or a form; anything else cannot exist (404)."""
     if isinstance(value, bool):
         raise Http404("Not found.")
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise Http404("Not found.") from None
+    if not 1 <= number <= MAX_PK:
+        raise Http404("Not found.")
+    return number

@@ -59,6 +59,8 @@ RECORD_MODELS = [
     ("governance", "decision"),
     ("governance", "auditevent"),
     ("governance", "deletionreceipt"),
+    # Who holds an API token (prefix and dates only); issuing one is for superusers.
+    ("governance", "apitoken"),
 ]
 
 

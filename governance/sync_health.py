@@ -141,6 +141,11 @@ def active_stop_switches_list() -> QuerySet[StopSwitch]:
     return StopSwitch.objects.filter(active=True).select_related("switched_on_by", "plan", "vendor")
 
 
+def writeback_retry_allowed(user: Any) -> bool:
+    """Hiring-ops admins holding the change permission on writeback jobs (page and API alike)."""
+    return "admin" in user_roles(user) and user.has_perm("integrations.change_writebackjob")
+
+
 # -- service -----------------------------------------------------------------------------------
 
 
@@ -208,7 +213,7 @@ def sync_health(request: HttpRequest) -> HttpResponse:
 def writeback_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Retry one writeback: htmx gets the updated row, a plain form post a redirect."""
     _require_admin(request)
-    if not request.user.has_perm("integrations.change_writebackjob"):
+    if not writeback_retry_allowed(request.user):
         raise PermissionDenied("Retrying writebacks needs the change permission.")
     job = get_object_or_404(WritebackJob.objects.select_related("connection"), pk=pk)
     queued = sync_health_writeback_retry(

@@ -19,26 +19,78 @@ What a summary is (the same for every role that may see it; hiring managers incl
 
 Opening a summary writes a view event (``audit.record_view(what="summary")``), the raw material of
 the usage-depth metric.
+
+The lists under ``/api/v1/`` (applications, interviews, results, review tasks) show candidates the
+same way (display name only) and are scoped by ``governance.permissions``; claiming, releasing
+and deciding a review task call the review queue's own services (``interviews.services.review``,
+``governance.services.decision_record``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+import django_filters
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance import audit
-from governance.api import ERROR_RESPONSES, PUBLIC_ID, DecisionSerializer, ScopedAPIView
+from governance.api import (
+    CONFLICT_RESPONSE,
+    ERROR_RESPONSES,
+    PUBLIC_ID,
+    ApiCursorPagination,
+    BoolFilter,
+    Conflict,
+    DecisionCreateSerializer,
+    DecisionSerializer,
+    ErrorSerializer,
+    FieldErrorsSerializer,
+    IdFilter,
+    ScopedAPIView,
+    date_range_filters,
+    decision_from_request,
+    filterset,
+    resource_views,
+)
 from governance.artifacts import ARTIFACT_KINDS, artifact_url
 from governance.capabilities import Capability, can
 from governance.models import DecisionOutcome
-from governance.permissions import get_result_for_user
+from governance.permissions import (
+    applications_visible_to,
+    get_application_for_user,
+    get_interview_for_user,
+    get_result_for_user,
+    get_review_task_for_user,
+    interviews_visible_to,
+    results_visible_to,
+    review_tasks_visible_to,
+)
 from governance.selectors import decision_latest, decisions_list, result_competency_scores
-from interviews.models import InterviewResult, ResultFlag
+from integrations.models import Application, CanonicalStage
+from interviews import scoring
+from interviews.models import (
+    CompetencyScore,
+    Interview,
+    InterviewResult,
+    InterviewStatus,
+    LaunchSource,
+    ResultFlag,
+    ReviewReason,
+    ReviewStatus,
+    ReviewTask,
+)
 from interviews.scoring import recommended_outcome
+from interviews.services import review
 from interviews.services.results import band_label
 
 
@@ -94,39 +146,45 @@ class ArtifactsSerializer(serializers.Serializer):
     report = serializers.URLField(allow_null=True)
 
 
-class ResultSummarySerializer(serializers.Serializer):
-    """A compact score card of an interview's current result."""
+def requisition_ref(application: Application) -> dict[str, Any]:
+    requisition = application.requisition
+    return {"id": requisition.pk, "title": requisition.title}
 
-    interview = InterviewRefSerializer()
+
+def candidate_ref(application: Application) -> dict[str, str]:
+    candidate = application.candidate
+    return {"display_name": candidate_display_name(candidate.first_name, candidate.last_name)}
+
+
+class ApplicationRefsMixin(serializers.Serializer):
+    """``requisition`` and ``candidate`` of the object's application (``application_path``)."""
+
+    application_path = ""
     requisition = serializers.SerializerMethodField()
     candidate = serializers.SerializerMethodField()
+
+    def _application(self, obj: Any) -> Application:
+        for part in self.application_path.split(".") if self.application_path else []:
+            obj = getattr(obj, part)
+        return obj
+
+    @extend_schema_field(RequisitionRefSerializer)
+    def get_requisition(self, obj: Any) -> dict[str, Any]:
+        return requisition_ref(self._application(obj))
+
+    @extend_schema_field(CandidateRefSerializer)
+    def get_candidate(self, obj: Any) -> dict[str, str]:
+        return candidate_ref(self._application(obj))
+
+
+class BandSerializer(serializers.Serializer):
+    """A result's version, score and band with what the band recommends."""
+
     version = serializers.IntegerField()
     score = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False)
     band = serializers.CharField()
     band_label = serializers.SerializerMethodField()
     recommended_outcome = serializers.SerializerMethodField()
-    confidence = serializers.FloatField(allow_null=True)
-    flags = serializers.SerializerMethodField()
-    summary_bullets = serializers.ListField(child=serializers.CharField())
-    competencies = serializers.SerializerMethodField()
-    decisions = serializers.SerializerMethodField()
-    current_decision = serializers.SerializerMethodField()
-    capabilities = serializers.SerializerMethodField()
-    artifacts = serializers.SerializerMethodField()
-
-    @property
-    def viewer(self) -> Any:
-        return self.context["viewer"]
-
-    @extend_schema_field(RequisitionRefSerializer)
-    def get_requisition(self, result: InterviewResult) -> dict[str, Any]:
-        requisition = result.interview.application.requisition
-        return {"id": requisition.pk, "title": requisition.title}
-
-    @extend_schema_field(CandidateRefSerializer)
-    def get_candidate(self, result: InterviewResult) -> dict[str, str]:
-        candidate = result.interview.application.candidate
-        return {"display_name": candidate_display_name(candidate.first_name, candidate.last_name)}
 
     def get_band_label(self, result: InterviewResult) -> str:
         return band_label(result.band)
@@ -135,6 +193,19 @@ class ResultSummarySerializer(serializers.Serializer):
     def get_recommended_outcome(self, result: InterviewResult) -> str:
         return recommended_outcome(result.band)
 
+
+class ResultCoreSerializer(ApplicationRefsMixin, BandSerializer):
+    """An interview's result: score, band, flags, evidence bullets and subscores."""
+
+    application_path = "interview.application"
+    interview = InterviewRefSerializer()
+    is_current = serializers.BooleanField()
+    received_at = serializers.DateTimeField()
+    confidence = serializers.FloatField(allow_null=True)
+    flags = serializers.SerializerMethodField()
+    summary_bullets = serializers.ListField(child=serializers.CharField())
+    competencies = serializers.SerializerMethodField()
+
     @extend_schema_field(FlagSerializer(many=True))
     def get_flags(self, result: InterviewResult) -> list[dict[str, str]]:
         labels = dict(ResultFlag.choices)
@@ -142,7 +213,23 @@ class ResultSummarySerializer(serializers.Serializer):
 
     @extend_schema_field(CompetencySerializer(many=True))
     def get_competencies(self, result: InterviewResult) -> Any:
-        return CompetencySerializer(result_competency_scores(result=result), many=True).data
+        scores = getattr(result, "api_competency_scores", None)  # prefetched by the list
+        if scores is None:
+            scores = result_competency_scores(result=result)
+        return CompetencySerializer(scores, many=True).data
+
+
+class ResultSummarySerializer(ResultCoreSerializer):
+    """A compact score card of an interview's current result."""
+
+    decisions = serializers.SerializerMethodField()
+    current_decision = serializers.SerializerMethodField()
+    capabilities = serializers.SerializerMethodField()
+    artifacts = serializers.SerializerMethodField()
+
+    @property
+    def viewer(self) -> Any:
+        return self.context["viewer"]
 
     @extend_schema_field(DecisionSerializer(many=True))
     def get_decisions(self, result: InterviewResult) -> Any:
@@ -176,7 +263,7 @@ class ResultSummarySerializer(serializers.Serializer):
 
 
 class ResultSummaryView(ScopedAPIView):
-    """``/api/results/<interview public id>/``"""
+    """The score card of an interview's current result (opening it is recorded as a view)."""
 
     @extend_schema(
         operation_id="results_retrieve",
@@ -192,3 +279,272 @@ class ResultSummaryView(ScopedAPIView):
         audit.record_view(user=request.user, target=result, what="summary")
         data = ResultSummarySerializer(result, context={"request": request, "viewer": request.user})
         return Response(data.data)
+
+
+# -- /api/v1/ lists ---------------------------------------------------------------------------
+
+
+class ApplicationSerializer(ApplicationRefsMixin):
+    """A candidate's application to a requisition, as synced from the ATS."""
+
+    id = serializers.IntegerField()
+    connection = serializers.CharField(source="connection.slug")
+    canonical_stage = serializers.ChoiceField(choices=CanonicalStage.choices)
+    remote_stage_name = serializers.CharField()
+    stage_entered_at = serializers.DateTimeField(allow_null=True)
+    applied_at = serializers.DateTimeField(allow_null=True)
+    last_event_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class PlanRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class InterviewSerializer(ApplicationRefsMixin):
+    """One automated interview (no invitation link, no vendor references)."""
+
+    application_path = "application"
+    public_id = serializers.UUIDField()
+    application = serializers.IntegerField(source="application_id")
+    plan = PlanRefSerializer()
+    status = serializers.ChoiceField(choices=InterviewStatus.choices)
+    launch_source = serializers.ChoiceField(choices=LaunchSource.choices)
+    is_rehearsal = serializers.BooleanField()
+    invited_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ReviewTaskSerializer(ApplicationRefsMixin):
+    """An item of the review queue and who works on it."""
+
+    application_path = "interview.application"
+    id = serializers.IntegerField()
+    interview = serializers.UUIDField(source="interview.public_id")
+    reason = serializers.ChoiceField(choices=ReviewReason.choices)
+    detail = serializers.CharField()
+    status = serializers.ChoiceField(choices=ReviewStatus.choices)
+    claimed_by = serializers.CharField(source="claimed_by.username", allow_null=True, default=None)
+    claimed_at = serializers.DateTimeField(allow_null=True)
+    claim = serializers.SerializerMethodField(
+        help_text="open, mine, stale (someone else's abandoned claim) or other."
+    )
+    result = BandSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["open", "mine", "stale", "other"]))
+    def get_claim(self, task: ReviewTask) -> str:
+        return review.claim_state(task, self.context["request"].user)
+
+
+ApplicationFilterSet = filterset(
+    Application,
+    "requisition",
+    stage=django_filters.MultipleChoiceFilter(
+        field_name="canonical_stage", choices=CanonicalStage.choices
+    ),
+    connection=django_filters.CharFilter(field_name="connection__slug", max_length=50),
+    **date_range_filters("applied_at", "applied"),
+    **date_range_filters("updated_at", "updated"),
+)
+
+InterviewFilterSet = filterset(
+    Interview,
+    "application__requisition",
+    status=django_filters.MultipleChoiceFilter(choices=InterviewStatus.choices),
+    plan=IdFilter(field_name="plan_id", label="Interview plan id"),
+    application=IdFilter(field_name="application_id", label="Application id"),
+    is_rehearsal=BoolFilter(),
+    **date_range_filters("created_at", "created"),
+    **date_range_filters("completed_at", "completed"),
+)
+
+ResultFilterSet = filterset(
+    InterviewResult,
+    "interview__application__requisition",
+    band=django_filters.CharFilter(max_length=40),
+    current=BoolFilter(
+        field_name="is_current", label="Only current versions (true) or only older ones (false)"
+    ),
+    **date_range_filters("received_at", "received"),
+)
+
+
+ReviewTaskFilterSet = filterset(
+    ReviewTask,
+    "interview__application__requisition",
+    status=django_filters.MultipleChoiceFilter(choices=ReviewStatus.choices),
+    reason=django_filters.MultipleChoiceFilter(choices=ReviewReason.choices),
+    band=django_filters.ChoiceFilter(
+        field_name="result__band",
+        choices=[(b, band_label(b)) for b in scoring.BAND_RECOMMENDATION],
+    ),
+    **date_range_filters("created_at", "created"),
+)
+
+APPLICATION_RELATED = ("connection", "candidate", "requisition")
+
+
+def _applications(user: Any) -> QuerySet[Application]:
+    return applications_visible_to(user).select_related(*APPLICATION_RELATED)
+
+
+def _interviews(user: Any) -> QuerySet[Interview]:
+    return interviews_visible_to(user).select_related(
+        "plan", *(f"application__{name}" for name in APPLICATION_RELATED[1:])
+    )
+
+
+def _results(user: Any) -> QuerySet[InterviewResult]:
+    scores = CompetencyScore.objects.select_related("competency").order_by(
+        "competency__position", "competency__pk"
+    )
+    return (
+        results_visible_to(user)
+        .select_related("interview__application__candidate", "interview__application__requisition")
+        .prefetch_related(Prefetch("competency_scores", scores, to_attr="api_competency_scores"))
+    )
+
+
+def _review_tasks(user: Any) -> QuerySet[ReviewTask]:
+    return review.review_queue_list(review_tasks_visible_to(user))
+
+
+class ResultCursorPagination(ApiCursorPagination):
+    ordering = ("-received_at", "-pk")
+
+
+ApplicationListView, ApplicationDetailView = resource_views(
+    serializer=ApplicationSerializer,
+    filterset_class=ApplicationFilterSet,
+    queryset=_applications,
+    getter=get_application_for_user,
+    tag="applications",
+    plural="Applications",
+    singular="application",
+)
+InterviewListView, InterviewDetailView = resource_views(
+    serializer=InterviewSerializer,
+    filterset_class=InterviewFilterSet,
+    queryset=_interviews,
+    getter=get_interview_for_user,
+    tag="interviews",
+    plural="Interviews",
+    singular="interview",
+    lookup="public_id",
+    parameters=[PUBLIC_ID],
+)
+# Results: the list only; one result is the score card (ResultSummaryView).
+ResultListView, _ = resource_views(
+    serializer=ResultCoreSerializer,
+    filterset_class=ResultFilterSet,
+    queryset=_results,
+    getter=get_result_for_user,
+    tag="results",
+    plural="Results (every version; current=true for the current ones)",
+    singular="result",
+    pagination=ResultCursorPagination,
+)
+ReviewTaskListView, ReviewTaskDetailView = resource_views(
+    serializer=ReviewTaskSerializer,
+    filterset_class=ReviewTaskFilterSet,
+    queryset=_review_tasks,
+    getter=get_review_task_for_user,
+    tag="review tasks",
+    plural="Review-queue items",
+    singular="review-queue item",
+)
+
+
+class ReviewTaskActionView(ScopedAPIView):
+    """Base of claim / release / decide: the task must be one the user may decide on."""
+
+    def task(self, request: Request, pk: int) -> ReviewTask:
+        return get_review_task_for_user(request.user, pk=pk, capability=Capability.DECIDE)
+
+    def task_response(self, request: Request, task: ReviewTask) -> Response:
+        fresh = _review_tasks(request.user).get(pk=task.pk)
+        return Response(ReviewTaskSerializer(fresh, context={"request": request}).data)
+
+
+class ReviewTaskClaimActionView(ReviewTaskActionView):
+    """Claim or release through the queue's service (``service``); a refusal is a 409."""
+
+    service: Any = None
+
+    def post(self, request: Request, pk: int) -> Response:
+        task = self.task(request, pk)
+        try:
+            type(self).service(task=task, actor=request.user)
+        except review.ReviewClaimError as exc:
+            raise Conflict(str(exc), code="claim_conflict") from None
+        return self.task_response(request, task)
+
+
+def _claim_action_view(name: str, action: Any, summary: str) -> type[ReviewTaskClaimActionView]:
+    view = extend_schema_view(
+        post=extend_schema(
+            summary=summary,
+            request=None,
+            responses={
+                200: OpenApiResponse(ReviewTaskSerializer, description="The item as it is now."),
+                **ERROR_RESPONSES,
+                409: CONFLICT_RESPONSE,
+            },
+            tags=["review tasks"],
+        )
+    )(type(name, (ReviewTaskClaimActionView,), {"service": action, "__doc__": summary + "."}))
+    return view
+
+
+ReviewTaskClaimView = _claim_action_view(
+    "ReviewTaskClaimView",
+    review.review_task_claim,
+    "Claim a review item so nobody else works it (recruiters on its requisition)",
+)
+ReviewTaskReleaseView = _claim_action_view(
+    "ReviewTaskReleaseView",
+    review.review_task_release,
+    "Give a claimed item back to the queue (only its holder can)",
+)
+
+
+class ReviewTaskDecideView(ReviewTaskActionView):
+    """Record a decision on an item you have claimed, as the queue's decide button does."""
+
+    @extend_schema(
+        summary="Record a decision on an item you have claimed (closes the item)",
+        request=DecisionCreateSerializer,
+        responses={
+            201: DecisionSerializer,
+            **ERROR_RESPONSES,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Not claimed by you, no result to decide on, or the result moved on.",
+            ),
+            422: OpenApiResponse(FieldErrorsSerializer, description="Invalid fields."),
+        },
+        tags=["review tasks"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        task = self.task(request, pk)
+        if review.claim_state(task, request.user) != "mine":
+            raise Conflict(
+                "Claim this item before deciding, so nobody else works on it at the same time.",
+                code="not_claimed",
+            )
+        try:
+            result = get_result_for_user(
+                request.user, public_id=task.interview.public_id, capability=Capability.DECIDE
+            )
+        except Http404:
+            raise Conflict("This interview has no result to decide on.", code="no_result") from None
+        decision = decision_from_request(request, result)
+        return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)

@@ -81,6 +81,16 @@ PARTNER_ENDPOINTS = {
 PERSON_ENDPOINTS = {
     "api:result-detail",
     "api:result-decisions",
+    # /api/v1/: every role against objects in and out of scope in tests/test_api_v1.py.
+    "api:application-detail",
+    "api:interview-detail",
+    "api:review-task-detail",
+    "api:review-task-claim",
+    "api:review-task-release",
+    "api:review-task-decide",
+    "api:decision-detail",
+    "api:writeback-job-detail",
+    "api:writeback-job-retry",
     "governance:artifact",
     "interviews:score-card",
     "interviews:review-claim",

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.models import (
+    ApiToken,
     AuditEvent,
     BiasAudit,
     CalibrationItem,
@@ -202,6 +203,9 @@ def make_pipeline(connection: AtsConnection, index: int, user: Any) -> dict[str,
     item = CalibrationItem.objects.create(session=session, result=result, position=1)
     CalibrationRating.objects.create(item=item, competency=competency, reviewer=user, score=3)
     CandidateDemographics.objects.create(candidate=candidate, sex="female", source="csv_import")
+    ApiToken.objects.get_or_create(
+        user=user, defaults={"key_hash": f"{user.pk:064x}", "key_prefix": "testkey0"}
+    )
     return {
         "candidate": candidate,
         "requisition": requisition,

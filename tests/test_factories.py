@@ -58,6 +58,7 @@ ALL_FACTORIES = [
     f.ConsentRecordFactory,
     f.NoticeRecordFactory,
     f.BiasAuditFactory,
+    f.ApiTokenFactory,
 ]
 
 

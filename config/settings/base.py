@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI for /api/docs/ from our own static files.
+    "drf_spectacular_sidecar",
+    "django_filters",
     "django_htmx",
     # Login throttling (see "Login throttling" below); its tables come with migrate.
     "axes",
@@ -186,7 +189,11 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Screenbridge API",
-    "DESCRIPTION": "Interview results, human decisions and overrides (session auth + CSRF).",
+    "DESCRIPTION": (
+        "Applications, interviews, results, the review queue, decisions and writebacks. "
+        "Authenticate with `Authorization: Token <key>` (`manage.py create_api_token <user>`) "
+        "or the browser session (+ CSRF header on writes). Lists are cursor-paginated."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # /api/schema/ is for signed-in users only (see config/api_urls.py).
@@ -196,7 +203,12 @@ SPECTACULAR_SETTINGS = {
         "DecisionOutcomeEnum": "governance.models.DecisionOutcome",
         "OverrideReasonEnum": "governance.models.OverrideReason",
     },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+# Requests per user to /api/ (DRF rate syntax: N/second|minute|hour|day); empty turns it off.
+SCREENBRIDGE_API_THROTTLE_RATE = env.str("SCREENBRIDGE_API_THROTTLE_RATE", default="600/minute")
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .governance import (
+    ApiTokenFactory,
     AuditEventFactory,
     BiasAuditFactory,
     CalibrationItemFactory,
@@ -57,6 +58,7 @@ from .users import DEFAULT_PASSWORD, UserFactory
 __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_WEBHOOK_SECRET",
+    "ApiTokenFactory",
     "ApplicationFactory",
     "ApplicationStageChangeFactory",
     "AtsConnectionFactory",

@@ -25,6 +25,7 @@ from governance.demographics import (
 )
 from governance.models import (
     AccessRole,
+    ApiToken,
     AuditEvent,
     BiasAudit,
     ConsentDecision,
@@ -299,3 +300,17 @@ class BiasAuditFactory(DjangoModelFactory[BiasAudit]):
     audit_date = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=30))
     auditor = "Independent Audits LLC"
     summary_url = "https://careers.example/ai-bias-audit-2026.pdf"
+
+
+class ApiTokenFactory(DjangoModelFactory[ApiToken]):
+    """A user's API token; the key is ``key-<n>`` (only its hash is stored, as in production)."""
+
+    class Meta:
+        model = ApiToken
+
+    class Params:
+        key = factory.Sequence(lambda n: f"key-{n:04d}-for-tests")
+
+    user = factory.SubFactory(UserFactory)
+    key_hash = factory.LazyAttribute(lambda o: _sha256(o.key))
+    key_prefix = factory.LazyAttribute(lambda o: o.key[:8])

@@ -265,7 +265,7 @@ def test_anonymous_answers_401(result) -> None:
 
 @pytest.mark.parametrize("public_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
 def test_unknown_or_malformed_ids_answer_json_404(alice, public_id) -> None:
-    response = _client(alice).get(f"/api/results/{public_id}/decisions/")
+    response = _client(alice).get(f"/api/v1/results/{public_id}/decisions/")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
 
@@ -342,10 +342,10 @@ def test_schema_is_openapi_json_for_signed_in_users(alice) -> None:
     schema = json.loads(response.content)
     assert schema["openapi"].startswith("3.")
     paths = schema["paths"]
-    detail = paths["/api/results/{public_id}/"]["get"]
+    detail = paths["/api/v1/results/{public_id}/"]["get"]
     assert detail["parameters"][0]["schema"] == {"type": "string", "format": "uuid"}
     assert set(detail["responses"]) >= {"200", "401", "403", "404"}
-    create = paths["/api/results/{public_id}/decisions/"]["post"]
+    create = paths["/api/v1/results/{public_id}/decisions/"]["post"]
     assert set(create["responses"]) >= {"201", "401", "403", "404", "409", "422"}
     request_schema = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     component = schema["components"]["schemas"][request_schema.rsplit("/", 1)[1]]

@@ -179,7 +179,7 @@ def test_summary_outside_the_scope_is_404_and_leaks_nothing(
 
 
 def test_unknown_interview_is_404(alice) -> None:
-    response = _get(alice, "/api/results/3f1c9c0e-8a8b-4c8e-9d7e-2b7a4f1e0c11/")
+    response = _get(alice, "/api/v1/results/3f1c9c0e-8a8b-4c8e-9d7e-2b7a4f1e0c11/")
     assert response.status_code == 404
 
 
@@ -190,7 +190,7 @@ def test_interview_without_a_result_is_404(alice, requisition) -> None:
         candidate__connection=requisition.connection,
     )
     interview = InterviewFactory(invited=True, application=application)
-    response = _get(alice, f"/api/results/{interview.public_id}/")
+    response = _get(alice, f"/api/v1/results/{interview.public_id}/")
     assert response.status_code == 404
 
 
