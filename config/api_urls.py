@@ -24,6 +24,7 @@ from governance.api import (
     SessionAuthentication,
     api_not_found,
 )
+from governance.api_metrics import MetricsView
 from governance.api_writebacks import (
     WritebackJobDetailView,
     WritebackJobListView,
@@ -68,6 +69,7 @@ v1 = [
     path(
         "review-tasks/<int:pk>/decide/", ReviewTaskDecideView.as_view(), name="review-task-decide"
     ),
+    path("metrics/", MetricsView.as_view(), name="metrics"),
     path("decisions/", DecisionListView.as_view(), name="decision-list"),
     path("decisions/<int:pk>/", DecisionDetailView.as_view(), name="decision-detail"),
     path("writeback-jobs/", WritebackJobListView.as_view(), name="writeback-job-list"),

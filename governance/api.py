@@ -200,6 +200,10 @@ LIST_ERROR_RESPONSES: dict[int, OpenApiResponse] = {
     401: ERROR_RESPONSES[401],
     429: ERROR_RESPONSES[429],
 }
+# For endpoints that read a JSON body: one that does not parse is a 400 (nothing stored).
+PARSE_ERROR_RESPONSE = OpenApiResponse(
+    ErrorSerializer, description="The body is not valid JSON; nothing was stored."
+)
 CONFLICT_RESPONSE = OpenApiResponse(
     ErrorSerializer, description="The object moved on; read it again and retry."
 )
@@ -618,6 +622,7 @@ class ResultDecisionsView(ScopedAPIView):
         request=DecisionCreateSerializer,
         responses={
             201: DecisionSerializer,
+            400: PARSE_ERROR_RESPONSE,
             **ERROR_RESPONSES,
             409: OpenApiResponse(
                 ErrorSerializer,

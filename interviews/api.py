@@ -47,6 +47,7 @@ from governance import audit
 from governance.api import (
     CONFLICT_RESPONSE,
     ERROR_RESPONSES,
+    PARSE_ERROR_RESPONSE,
     PUBLIC_ID,
     ApiCursorPagination,
     BoolFilter,
@@ -524,6 +525,7 @@ class ReviewTaskDecideView(ReviewTaskActionView):
         request=DecisionCreateSerializer,
         responses={
             201: DecisionSerializer,
+            400: PARSE_ERROR_RESPONSE,
             **ERROR_RESPONSES,
             409: OpenApiResponse(
                 ErrorSerializer,

@@ -454,3 +454,62 @@ def test_the_docs_page_uses_only_our_own_scripts_and_styles(world: ApiWorld) -> 
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in script.content.decode()
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+METRICS = "/api/v1/metrics/"
+
+
+def _metric(body: dict[str, Any], section: str, metric: str, cohort: str) -> dict[str, Any]:
+    return next(
+        row
+        for row in body["rows"]
+        if (row["section"], row["metric"], row["cohort"]) == (section, metric, cohort)
+    )
+
+
+def test_metrics_are_the_pages_numbers_scoped_to_the_user(world: ApiWorld) -> None:
+    from governance.metrics import MetricsFilters, compute
+    from governance.metrics.export import report_rows
+
+    everything = _get(world, "ada", METRICS)
+    assert everything.status_code == 200
+    body = everything.json()
+    filters = MetricsFilters(
+        since=_date(body["filters"]["since"]), until=_date(body["filters"]["until"])
+    )
+    expected = [row.as_tuple() for row in report_rows(compute(filters))]
+    got = [tuple(row[c] for c in ("section", "metric", "cohort", "group")) for row in body["rows"]]
+    assert got == [row[:4] for row in expected]
+    tasks = _metric(body, "review load", "open review tasks", "all")["value"]
+    # rita sees only requisition A's share of the open review tasks; audrey sees all.
+    mine = _metric(_get(world, "rita", METRICS).json(), "review load", "open review tasks", "all")
+    assert mine["value"] < tasks
+    assert _get(world, "audrey", METRICS).json()["rows"] == body["rows"]
+
+
+def _date(text: str) -> Any:
+    import datetime as dt
+
+    return dt.date.fromisoformat(text)
+
+
+def test_metrics_refuse_bad_filters_and_foreign_requisitions(world: ApiWorld) -> None:
+    response = _get(world, "rita", METRICS, since="yesterday")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_query"
+    assert "since" in response.json()["errors"]
+    foreign = _get(world, "rita", METRICS, requisition=world.theirs.requisition.pk)
+    assert foreign.status_code == 400
+    assert "requisition" in foreign.json()["errors"]
+    reversed_range = _get(world, "ada", METRICS, since="2026-05-01", until="2026-04-01")
+    assert reversed_range.status_code == 400
+
+
+def test_metrics_need_a_signed_in_user_with_a_role(world: ApiWorld) -> None:
+    assert _get(world, None, METRICS).status_code == 401
+    nobody = UserFactory(username="nobody")
+    client = Client()
+    client.force_login(nobody)
+    assert client.get(METRICS).status_code == 403
