@@ -280,3 +280,8 @@ SCREENBRIDGE_ARTIFACT_LINK_TTL = env.int("SCREENBRIDGE_ARTIFACT_LINK_TTL", defau
 # this many words (or missing) are flagged short_transcript. Both route the result to review.
 SCREENBRIDGE_LOW_CONFIDENCE = env.float("SCREENBRIDGE_LOW_CONFIDENCE", default=0.6)
 SCREENBRIDGE_MIN_TRANSCRIPT_WORDS = env.int("SCREENBRIDGE_MIN_TRANSCRIPT_WORDS", default=150)
+
+# Redis broker: publish through one client per channel instead of one per message (see
+# integrations/broker.py); other broker URLs keep kombu's transport for their scheme.
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "integrations.broker:Transport"
