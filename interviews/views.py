@@ -207,12 +207,18 @@ def _context(
     counts = review.review_queue_reason_counts(form.apply(base, with_reason=False))
     selected_reason = form.valid_data().get("reason", "")
     total = sum(counts.values())
-    ordered = review.review_queue_list(scoped).order_by(*SORTS[form.sort_key()])
-    paginator = Paginator(ordered, PAGE_SIZE)
+    # Paged over ids only (deferred join): the rows skipped to reach a deep page are sorted and
+    # scoped but never joined to candidates, results and requisitions; the page's 25 rows are
+    # then read with everything they show.
+    paginator = Paginator(
+        scoped.order_by(*SORTS[form.sort_key()]).values_list("pk", flat=True), PAGE_SIZE
+    )
     # Known from the counts (the same rows, narrowed by reason or not): no COUNT(*) query.
     paginator.count = counts[selected_reason] if selected_reason else total
     page = paginator.get_page(query.get("page"))
-    tasks = list(page.object_list)
+    ids = list(page.object_list)
+    rows = review.review_queue_list(ReviewTask.objects.filter(pk__in=ids)).in_bulk()
+    tasks = [rows[pk] for pk in ids if pk in rows]
     _decorate(tasks, request.user, bound or {})
     reason_counts = [
         (value, label, counts.get(value, 0), value == selected_reason)

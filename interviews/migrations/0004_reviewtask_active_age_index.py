@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('interviews', '0003_rehearsal_runs'),
+        ("interviews", "0003_rehearsal_runs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='reviewtask',
-            index=models.Index(condition=models.Q(('status__in', ['open', 'claimed'])), fields=['created_at', 'id'], name='reviewtask_active_age_idx'),
+            model_name="reviewtask",
+            index=models.Index(
+                condition=models.Q(("status__in", ["open", "claimed"])),
+                fields=["created_at", "id"],
+                name="reviewtask_active_age_idx",
+            ),
         ),
     ]
