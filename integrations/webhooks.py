@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -21,34 +21,101 @@ from django.views.decorators.http import require_POST
 from integrations import registry
 from integrations.connectors.base import MalformedPayloadError, SignatureError
 from integrations.models import AtsConnection
-from integrations.services.intake import inbound_event_store, signature_failure_record
+from integrations.services.intake import (
+    Guard,
+    GuardFailedError,
+    inbound_event_store,
+    signature_failure_record,
+)
 from integrations.webhook_request import json_error, read_webhook_body, storage_unavailable
 
 logger = logging.getLogger(__name__)
 
 
+# slug → the active connection as last read, per process. Only the write path trusts it, and
+# only through the insert's guard (see _unchanged): the delivery is stored only if the row still
+# has the slug, provider, active flag, secrets and updated_at the signature was checked with, in
+# the same statement. Any other outcome (a refusal, a ping, a changed row) is decided again on a
+# fresh read, so a rotated secret or a deactivated connection takes effect at once.
+_connections: dict[str, tuple[AtsConnection, Guard]] = {}
+_GUARDED_FIELDS = (
+    "slug",
+    "provider",
+    "active",
+    "webhook_secret_env",
+    "webhook_secret_encrypted",
+    "api_key_env",
+    "api_key_encrypted",
+    "updated_at",
+)
+
+
+class _DecideAfresh(Exception):
+    """The cached connection cannot decide this delivery: read the connection again."""
+
+
 @csrf_exempt
 @require_POST
+@transaction.non_atomic_requests
 def ats_webhook(request: HttpRequest, slug: str) -> JsonResponse:
-    """Receive one webhook delivery for the ATS connection ``slug``."""
+    """Receive one webhook delivery for the ATS connection ``slug``.
+
+    Not wrapped in a request transaction: the delivery is one ``INSERT`` (or one refusal row),
+    atomic by itself, so a new delivery costs a single database round trip when the connection
+    is cached (see ``_connections``), and processing is enqueued once that statement committed.
+    """
+    cached = _connections.get(slug)
+    if cached is not None:
+        body = read_webhook_body(request)
+        if isinstance(body, JsonResponse):
+            return body
+        try:
+            return _receive(request, *cached, body)
+        except _DecideAfresh:
+            _connections.pop(slug, None)
     connection = AtsConnection.objects.filter(slug=slug, active=True).first()
     if connection is None:
         return json_error(404, "no active ATS connection at this address")
-    body = read_webhook_body(request)
+    body = read_webhook_body(request)  # read once; Django keeps it
     if isinstance(body, JsonResponse):
         return body
+    response = _receive(request, connection, None, body)
+    if response.status_code == 200:
+        _connections[slug] = (connection, _unchanged(connection))
+    return response
 
+
+def _unchanged(connection: AtsConnection) -> Guard:
+    """The connection's row still matches ``connection`` in every field that matters."""
+    return Guard.exists(
+        AtsConnection.objects.filter(
+            pk=connection.pk, **{name: getattr(connection, name) for name in _GUARDED_FIELDS}
+        )
+    )
+
+
+def _receive(
+    request: HttpRequest, connection: AtsConnection, guard: Guard | None, body: bytes
+) -> JsonResponse:
+    """Verify, store and answer one delivery; with a ``guard`` (a cached connection) anything
+    but a stored or duplicate delivery raises _DecideAfresh instead of answering."""
     remote_addr = request.META.get("REMOTE_ADDR")
     try:
         verify = registry.webhook_module(connection.provider).verify
         delivery = verify(connection, request.headers, body)
     except SignatureError as exc:
-        # A returned response commits (ATOMIC_REQUESTS), so the failure is counted.
+        if guard is not None:
+            raise _DecideAfresh from exc
+        # Stored in its own transaction (autocommit request), so the failure is counted.
         signature_failure_record(connection=connection, reason=str(exc), remote_addr=remote_addr)
         return json_error(401, f"webhook signature rejected: {exc}")
     except MalformedPayloadError as exc:
+        if guard is not None:
+            raise _DecideAfresh from exc
         return json_error(400, str(exc))
-    except Exception:
+    except Exception as exc:
+        if guard is not None:
+            raise _DecideAfresh from exc
         # Authenticity is unknown, so this is a refusal, never a 500.
         logger.exception("Unexpected error verifying a webhook for connection %s", connection.slug)
         signature_failure_record(
@@ -59,13 +126,21 @@ def ats_webhook(request: HttpRequest, slug: str) -> JsonResponse:
         return json_error(401, "webhook signature could not be verified")
 
     if delivery.is_ping:
+        if guard is not None:
+            raise _DecideAfresh
         return JsonResponse({"status": "pong"})
 
     try:
         event, created = inbound_event_store(
-            connection=connection, delivery=delivery, body=body, headers=request.headers
+            connection=connection,
+            delivery=delivery,
+            body=body,
+            headers=request.headers,
+            guard=guard,
         )
-    except MalformedPayloadError as exc:
+    except (GuardFailedError, MalformedPayloadError) as exc:
+        if guard is not None:
+            raise _DecideAfresh from exc
         return json_error(400, str(exc))
     except DatabaseError:
         logger.exception(

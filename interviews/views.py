@@ -34,8 +34,9 @@ from governance.capabilities import Capability, can
 from governance.models import DecisionOutcome, OverrideReason
 from governance.permissions import get_result_for_user, get_review_task_for_user
 from governance.services import DecisionError, DecisionValidationError, decision_record
+from integrations.models import Requisition
 from interviews import scoring
-from interviews.models import ReviewReason, ReviewTask, RoleFamily
+from interviews.models import ReviewReason, ReviewTask, RoleFamily, RoleFamilyMembership
 from interviews.services import review
 from interviews.services.results import band_label
 
@@ -93,26 +94,21 @@ class QueueFilterForm(forms.Form):
         label="Sort",
     )
 
-    def __init__(self, *args: Any, base: QuerySet[ReviewTask], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, requisitions: QuerySet[Requisition], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Choices come from the viewer's own queue scope: no other team's names leak out.
-        reqs = (
-            base.order_by()
-            .values_list(
-                "interview__application__requisition_id",
-                "interview__application__requisition__title",
-            )
-            .distinct()
-        )
+        # Choices come from the viewer's own queue scope (review.review_queue_requisitions, read
+        # from the grants, not from the items): no other team's names leak out.
         self.fields["requisition"].choices = [
             ("", "Any requisition"),
-            *sorted(((str(pk), title) for pk, title in reqs), key=lambda c: c[1]),
+            *((str(pk), title) for pk, title in requisitions.values_list("pk", "title")),
         ]
         families = RoleFamily.objects.filter(
-            memberships__requisition_id__in=base.values("interview__application__requisition_id")
-        ).distinct()
+            pk__in=RoleFamilyMembership.objects.filter(
+                requisition_id__in=requisitions.values("pk")
+            ).values("role_family_id")
+        ).order_by("name")
         self.fields["role_family"].choices = [("", "Any role family")] + [
-            (str(f.pk), f.name) for f in families.order_by("name")
+            (str(pk), name) for pk, name in families.values_list("pk", "name")
         ]
 
     def valid_data(self) -> dict[str, Any]:
@@ -205,14 +201,25 @@ def _context(
     bound: dict[int, DecisionForm] | None = None,
 ) -> dict[str, Any]:
     base = review.review_queue_base(viewer=request.user)
-    form = QueueFilterForm(query, base=base)
+    requisitions = review.review_queue_requisitions(viewer=request.user).order_by("title", "pk")
+    form = QueueFilterForm(query, requisitions=requisitions)
     scoped = form.apply(base)
     counts = review.review_queue_reason_counts(form.apply(base, with_reason=False))
-    ordered = review.review_queue_list(scoped).order_by(*SORTS[form.sort_key()])
-    page = Paginator(ordered, PAGE_SIZE).get_page(query.get("page"))
-    tasks = list(page.object_list)
-    _decorate(tasks, request.user, bound or {})
     selected_reason = form.valid_data().get("reason", "")
+    total = sum(counts.values())
+    # Paged over ids only (deferred join): the rows skipped to reach a deep page are sorted and
+    # scoped but never joined to candidates, results and requisitions; the page's 25 rows are
+    # then read with everything they show.
+    paginator = Paginator(
+        scoped.order_by(*SORTS[form.sort_key()]).values_list("pk", flat=True), PAGE_SIZE
+    )
+    # Known from the counts (the same rows, narrowed by reason or not): no COUNT(*) query.
+    paginator.count = counts[selected_reason] if selected_reason else total
+    page = paginator.get_page(query.get("page"))
+    ids = list(page.object_list)
+    rows = review.review_queue_list(ReviewTask.objects.filter(pk__in=ids)).in_bulk()
+    tasks = [rows[pk] for pk in ids if pk in rows]
+    _decorate(tasks, request.user, bound or {})
     reason_counts = [
         (value, label, counts.get(value, 0), value == selected_reason)
         for value, label in ReviewReason.choices
@@ -222,7 +229,7 @@ def _context(
         "page": page,
         "tasks": tasks,
         "reason_counts": reason_counts,
-        "total": sum(counts.values()),
+        "total": total,
         "shown_total": page.paginator.count,
         "filtered": any(v for k, v in query.items() if k not in ("page", "sort")),
         "query": query,

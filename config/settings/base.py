@@ -315,3 +315,8 @@ SCREENBRIDGE_MANUAL_SCREEN_MINUTES = env.int("SCREENBRIDGE_MANUAL_SCREEN_MINUTES
 # Go-live readiness: completed pilot interviews (real candidates) a plan needs before its
 # "pilot metrics" checklist item passes (interviews.readiness.pilot_metrics_sufficient).
 SCREENBRIDGE_GO_LIVE_MIN_PILOT = env.int("SCREENBRIDGE_GO_LIVE_MIN_PILOT", default=30)
+
+# Redis broker: publish through one client per channel instead of one per message (see
+# integrations/broker.py); other broker URLs keep kombu's transport for their scheme.
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "integrations.broker:Transport"

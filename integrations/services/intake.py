@@ -12,10 +12,13 @@ import hashlib
 import ipaddress
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
+from django.db.models import Exists, QuerySet
+from django.db.models.sql.subqueries import InsertQuery
 from kombu.exceptions import KombuError
 
 from integrations.connectors.base import Delivery, MalformedPayloadError
@@ -56,26 +59,28 @@ def relevant_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return kept
 
 
-@transaction.atomic
 def inbound_event_store(
     *,
     connection: AtsConnection,
     delivery: Delivery,
     body: bytes,
     headers: Mapping[str, str],
+    guard: Guard | None = None,
 ) -> tuple[InboundEvent, bool]:
     """Store one authentic delivery unless it is already stored; return ``(event, created)``.
 
-    The insert runs in a savepoint: a duplicate (the unique ``(connection, delivery_id)``) rolls
-    back only itself and the caller's transaction goes on, so a retry is answered like the
-    first delivery. Processing is enqueued on commit for a new event only. Raises
-    MalformedPayloadError when the body is not UTF-8 text.
+    One statement (:func:`ledger_insert`): a duplicate (the unique ``(connection,
+    delivery_id)``) is not an error, so a retry is answered like the first delivery and the
+    caller's transaction, if any, goes on. Processing is enqueued on commit for a new event
+    only (right away when the caller runs in autocommit). ``guard``: see :func:`ledger_insert`
+    (GuardFailedError). Raises MalformedPayloadError when the body is not UTF-8 text.
     """
     raw_body = decode_body(body)
     delivery_id = storable_delivery_id(delivery.delivery_id, max_length=_DELIVERY_ID_LENGTH)
     event, created = ledger_insert(
         InboundEvent,
         lookup={"connection": connection, "delivery_id": delivery_id},
+        guard=guard,
         action=storable_label(delivery.action, max_length=_ACTION_LENGTH),
         raw_body=raw_body,
         headers=relevant_headers(headers),
@@ -105,23 +110,92 @@ def decode_body(body: bytes) -> str:
         raise MalformedPayloadError("body is not valid UTF-8") from None
 
 
+class GuardFailedError(Exception):
+    """A guarded insert found its guard empty: nothing was stored (see :func:`ledger_insert`)."""
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition, compiled once, that a row must exist for :func:`ledger_insert` to insert."""
+
+    queryset: QuerySet[Any]
+    sql: str
+    params: tuple[Any, ...]
+
+    @classmethod
+    def exists(cls, queryset: QuerySet[Any]) -> Guard:
+        """``EXISTS (queryset)``, compiled now (a guard is reused: compiling costs ~1 ms)."""
+        queryset = queryset.order_by()
+        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+        return cls(queryset=queryset, sql=f"EXISTS ({sql})", params=tuple(params))
+
+
 def ledger_insert[M: models.Model](
-    model: type[M], *, lookup: dict[str, Any], **fields: Any
+    model: type[M],
+    *,
+    lookup: dict[str, Any],
+    guard: Guard | None = None,
+    **fields: Any,
 ) -> tuple[M, bool]:
     """Insert one row of ``model`` unless a row matching ``lookup`` exists; ``(row, created)``.
 
-    ``lookup`` is the model's unique key (e.g. ``(owner, delivery_id)``). The insert runs in a
-    savepoint: a duplicate rolls back only itself and the caller's transaction goes on. An
-    IntegrityError that is not a duplicate of ``lookup`` is raised.
+    ``lookup`` names the model's unique key (e.g. ``(owner, delivery_id)``). One statement,
+    ``INSERT … ON CONFLICT (<lookup columns>) DO NOTHING RETURNING pk`` (PostgreSQL and
+    SQLite): a duplicate is no error, so no savepoint is needed and the caller's transaction
+    goes on; only a conflict on exactly that key counts as a duplicate — any other violation
+    raises IntegrityError. A duplicate costs one more query, reading the row already stored.
+
+    ``guard``: a condition that must hold for the insert to happen, checked in the same
+    statement (``INSERT … SELECT … WHERE <guard>``); a duplicate is reported only if the guard
+    still holds too. Otherwise GuardFailedError is raised and nothing is stored. The webhook
+    uses it to trust a cached connection only while its row is unchanged.
     """
-    try:
-        with transaction.atomic():
-            return model._default_manager.create(**lookup, **fields), True
-    except IntegrityError:
-        existing = model._default_manager.filter(**lookup).first()
-        if existing is None:  # some other constraint failed: not a duplicate
-            raise
-        return existing, False
+    using = router.db_for_write(model)
+    for _attempt in range(2):
+        obj = model(**lookup, **fields)
+        sql, params = _insert_unless_duplicate_sql(obj, using, key=list(lookup), guard=guard)
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is not None:
+            obj.pk = row[0]
+            obj._state.adding = False
+            obj._state.db = using
+            return obj, True
+        existing = model._default_manager.using(using).filter(**lookup)
+        if guard is not None:
+            existing = existing.filter(Exists(guard.queryset))
+        found = existing.first()
+        if found is not None:
+            return found, False
+        if guard is not None:
+            raise GuardFailedError(f"the guard of an insert into {model._meta.label} failed")
+        # The conflicting row went away between the two statements (purged): insert again.
+    raise IntegrityError(f"could not insert into {model._meta.label} nor find the duplicate")
+
+
+def _insert_unless_duplicate_sql(
+    obj: models.Model, using: str, *, key: list[str], guard: Guard | None
+) -> tuple[str, list[Any]]:
+    """The SQL of :func:`ledger_insert`, with values prepared by Django's insert compiler."""
+    meta = obj._meta
+    quote = connections[using].ops.quote_name
+    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+    query = InsertQuery(type(obj))
+    query.insert_values(fields, [obj])
+    compiler = query.get_compiler(using=using)
+    values = [compiler.prepare_value(f, compiler.pre_save_val(f, obj)) for f in fields]
+    placeholder_rows, param_rows = compiler.assemble_as_sql(fields, [values])
+    placeholders, params = ", ".join(placeholder_rows[0]), list(param_rows[0])
+    columns = ", ".join(quote(f.column) for f in fields)
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+    if guard is None:
+        sql += f"VALUES ({placeholders})"
+    else:
+        sql += f"SELECT {placeholders} WHERE {guard.sql}"
+        params.extend(guard.params)
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in key)
+    return f"{sql} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}", params
 
 
 def storable_delivery_id(value: str, *, max_length: int) -> str:

@@ -284,7 +284,17 @@ class ReviewTask(models.Model):
                 name="reviewtask_claimed_has_user",
             ),
         ]
-        indexes = [models.Index(fields=["status", "reason"], name="reviewtask_status_reason_idx")]
+        indexes = [
+            models.Index(fields=["status", "reason"], name="reviewtask_status_reason_idx"),
+            # The review queue: open/claimed items in their default order (oldest first). Done
+            # items pile up over months; this index never holds them, so the first page reads
+            # 25 entries instead of skipping every resolved item older than the oldest open one.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(status__in=["open", "claimed"]),
+                name="reviewtask_active_age_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return (
