@@ -12,48 +12,89 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections
 from django.db.models import Expression, F, QuerySet
 
+TOTAL: Hashable = ("all groups",)  # the key of the row over every group (``total=True``)
+EXTRA_FUNCTIONS = ("sum", "max", "min")
 
-def _postgresql_percentiles(
+
+@dataclass(frozen=True)
+class Stats:
+    """One group's figures: non-null values, their percentiles (seconds), the extra aggregates."""
+
+    count: int
+    percentiles: list[float | None]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _postgresql_stats(
     queryset: QuerySet[Any],
     expression: Expression,
     group: str | None,
+    total: bool,
     fractions: tuple[float, ...],
-) -> dict[Hashable, tuple[int, list[float | None]]]:
-    """One query: the value is computed once per row in a derived table, then aggregated.
+    extra: dict[str, tuple[str, Expression]],
+) -> dict[Hashable, Stats]:
+    """One query: the values are computed once per row in a derived table, then aggregated.
 
     (An ORM aggregate would repeat the value's expression in every percentile and the count.)
+    With ``total``, ``GROUP BY ROLLUP`` adds the row over all groups in the same scan.
     """
     inner = queryset.order_by().annotate(_metric_value=expression)
     columns = ["_metric_value"]
     if group is not None:
         inner = inner.annotate(_metric_group=F(group))
         columns.insert(0, "_metric_group")
+    names = list(extra)
+    for number, name in enumerate(names):
+        inner = inner.annotate(**{f"_metric_extra{number}": extra[name][1]})
+        columns.append(f"_metric_extra{number}")
     sql, params = inner.values(*columns).query.sql_with_params()
-    percentiles = ", ".join(
+    aggregates = ['count(m."_metric_value")']
+    aggregates += [
         f'percentile_cont({float(f)!r}) WITHIN GROUP (ORDER BY m."_metric_value")'
         for f in fractions
-    )
-    select = 'm."_metric_group", ' if group is not None else ""
-    grouping = ' GROUP BY m."_metric_group"' if group is not None else ""
+    ]
+    aggregates += [
+        f'{extra[name][0]}(m."_metric_extra{number}")' for number, name in enumerate(names)
+    ]
+    select = ""
+    grouping = ""
+    if group is not None:
+        select = 'GROUPING(m."_metric_group"), m."_metric_group", '
+        grouping = ' GROUP BY m."_metric_group"'
+        if total:
+            grouping = ' GROUP BY ROLLUP (m."_metric_group")'
     # ``sql`` is Django's compiled query (its values stay in ``params``); the rest is ours.
-    outer = f'SELECT {select}count(m."_metric_value"), {percentiles} FROM ({sql}) AS m{grouping}'  # noqa: S608
+    outer = f"SELECT {select}{', '.join(aggregates)} FROM ({sql}) AS m{grouping}"  # noqa: S608
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(outer, params)
         rows = cursor.fetchall()
-    result: dict[Hashable, tuple[int, list[float | None]]] = {}
+    result: dict[Hashable, Stats] = {}
     for row in rows:
-        key, rest = (row[0], row[1:]) if group is not None else (None, row)
-        count, values = rest[0], rest[1:]
-        if count or group is None:
-            result[key] = (count, [_seconds(value) for value in values])
-    if group is None and None not in result:
-        result[None] = (0, [None] * len(fractions))
+        if group is None:
+            key, rest = None, row
+        else:
+            key, rest = (TOTAL if row[0] else row[1]), row[2:]
+        values = rest[1 : 1 + len(fractions)]
+        extras = rest[1 + len(fractions) :]
+        result[key] = Stats(
+            count=rest[0],
+            percentiles=[_seconds(value) for value in values],
+            extra={
+                name: _extra_value(extra[name][0], value)
+                for name, value in zip(names, extras, strict=True)
+            },
+        )
     return result
+
+
+def _extra_value(function: str, value: Any) -> Any:
+    return 0 if function == "sum" and value is None else value
 
 
 def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
@@ -73,6 +114,90 @@ def _seconds(value: Any) -> float | None:
     return float(value)
 
 
+def _python_stats(
+    queryset: QuerySet[Any],
+    expression: Expression,
+    group: str | None,
+    total: bool,
+    fractions: tuple[float, ...],
+    extra: dict[str, tuple[str, Expression]],
+) -> dict[Hashable, Stats]:
+    """The SQLite fallback: one query for the rows, then ``percentile_cont``'s interpolation."""
+    names = list(extra)
+    annotated = queryset.order_by().annotate(_metric_value=expression)
+    for number, name in enumerate(names):
+        annotated = annotated.annotate(**{f"_metric_extra{number}": extra[name][1]})
+    fields = ["_metric_value", *(f"_metric_extra{n}" for n in range(len(names)))]
+    if group is not None:
+        fields.insert(0, group)
+    if not names:
+        annotated = annotated.filter(_metric_value__isnull=False)
+    values: dict[Hashable, list[float]] = defaultdict(list)
+    extras: dict[Hashable, list[list[Any]]] = defaultdict(lambda: [[] for _ in names])
+    for row in annotated.values_list(*fields):
+        keys = [None] if group is None else [row[0], *([TOTAL] if total else [])]
+        value = row[0 if group is None else 1]
+        for key in keys:
+            seconds = _seconds(value)
+            if seconds is not None:
+                values[key].append(seconds)
+            for column, item in zip(extras[key], row[len(row) - len(names) :], strict=True):
+                if item is not None:
+                    column.append(item)
+    result: dict[Hashable, Stats] = {}
+    for key in set(values) | set(extras):
+        items = sorted(values.get(key, []))
+        result[key] = Stats(
+            count=len(items),
+            percentiles=[percentile_cont(items, f) for f in fractions],
+            extra={
+                name: _python_aggregate(extra[name][0], column)
+                for name, column in zip(names, extras[key], strict=True)
+            },
+        )
+    return result
+
+
+def _python_aggregate(function: str, items: list[Any]) -> Any:
+    if function == "sum":
+        return sum(items)
+    if not items:
+        return None
+    return max(items) if function == "max" else min(items)
+
+
+def grouped_stats(
+    queryset: QuerySet[Any],
+    expression: Expression,
+    *,
+    group: str | None = None,
+    total: bool = False,
+    fractions: tuple[float, ...] = (0.5, 0.9),
+    extra: dict[str, tuple[str, Expression]] | None = None,
+) -> dict[Hashable, Stats]:
+    """Percentiles of ``expression`` (in seconds) and ``extra`` aggregates, in one query.
+
+    Keys: the ``group`` values (``None`` when ungrouped: always present, even without rows), and
+    with ``total=True`` also ``TOTAL``, the figures over every group. ``extra`` maps a name to
+    (``"sum"``, ``"max"`` or ``"min"``, an expression on the rows); a sum over no rows is 0.
+    """
+    extra = extra or {}
+    for function, _expression in extra.values():
+        if function not in EXTRA_FUNCTIONS:
+            raise ValueError(f"unknown aggregate {function!r}")
+    database = connections[queryset.db]
+    compute = _postgresql_stats if database.vendor == "postgresql" else _python_stats
+    result = compute(queryset, expression, group, total, fractions, extra)
+    for key in [None] if group is None else [TOTAL] if total else []:
+        if key not in result:
+            result[key] = Stats(
+                count=0,
+                percentiles=[None] * len(fractions),
+                extra={name: _extra_value(function, None) for name, (function, _) in extra.items()},
+            )
+    return result
+
+
 def duration_percentiles(
     queryset: QuerySet[Any],
     expression: Expression,
@@ -80,22 +205,13 @@ def duration_percentiles(
     group: str | None = None,
     fractions: tuple[float, ...] = (0.5, 0.9),
 ) -> dict[Hashable, tuple[int, list[float | None]]]:
-    """Per group (``None`` when ungrouped): (count of non-null values, percentiles in seconds)."""
-    database = connections[queryset.db]
-    if database.vendor == "postgresql":
-        return _postgresql_percentiles(queryset, expression, group, fractions)
-    values: dict[Hashable, list[float]] = defaultdict(list)
-    annotated = queryset.order_by().annotate(_metric_value=expression)
-    fields = ("_metric_value",) if group is None else (group, "_metric_value")
-    for row in annotated.filter(_metric_value__isnull=False).values_list(*fields):
-        key = None if group is None else row[0]
-        seconds = _seconds(row[-1])
-        if seconds is not None:
-            values[key].append(seconds)
-    result: dict[Hashable, tuple[int, list[float | None]]] = {}
-    for key, items in values.items():
-        items.sort()
-        result[key] = (len(items), [percentile_cont(items, f) for f in fractions])
-    if group is None and None not in result:
-        result[None] = (0, [None] * len(fractions))
-    return result
+    """Per group (``None`` when ungrouped): (count of non-null values, percentiles in seconds).
+
+    Groups without a non-null value are left out.
+    """
+    found = grouped_stats(queryset, expression, group=group, fractions=fractions)
+    return {
+        key: (stats.count, stats.percentiles)
+        for key, stats in found.items()
+        if stats.count or group is None
+    }

@@ -26,8 +26,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
-    Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -39,7 +37,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest, Least, TruncWeek
 from django.utils import timezone
 
-from governance.metrics.aggregates import duration_percentiles
+from governance.metrics.aggregates import TOTAL, Stats, grouped_stats
 from governance.metrics.report import (
     PASS_THROUGH_STAGES,
     CohortMetrics,
@@ -104,11 +102,8 @@ class _Paths:
 INTERVIEW = _Paths(
     "application__requisition_id", "plan__role_family_id", "application__connection_id"
 )
-DECISION = _Paths(
-    "application__requisition_id",
-    "result__interview__plan__role_family_id",
-    "application__connection_id",
-)
+# Decisions carry their interview's role family and rehearsal flag (stamped on insert).
+DECISION = _Paths("application__requisition_id", "role_family_id", "application__connection_id")
 REVIEW = _Paths(
     "interview__application__requisition_id",
     "interview__plan__role_family_id",
@@ -149,12 +144,10 @@ def _scoped[Q_: QuerySet[Any]](
     return queryset
 
 
-def _durations(
-    found: dict[Hashable, tuple[int, list[float | None]]], key: Hashable, unit: float
-) -> Durations:
-    count, (median, p90) = found.get(key, (0, [None, None]))
+def _durations(stats: Stats, unit: float) -> Durations:
+    median, p90 = stats.percentiles
     return Durations(
-        count=count,
+        count=stats.count,
         median=None if median is None else median / unit,
         p90=None if p90 is None else p90 / unit,
     )
@@ -184,9 +177,17 @@ def _furthest_rank(application_path: str) -> Greatest:
     )
 
 
-def _reached_counts() -> dict[str, Count]:
+def _number_of(condition: Q | None = None) -> tuple[str, Any]:
+    """An extra aggregate for ``grouped_stats``: how many rows meet ``condition`` (all: None)."""
+    one = Value(1, output_field=IntegerField())
+    if condition is None:
+        return ("sum", one)
+    return ("sum", Case(When(condition, then=one), default=Value(0), output_field=IntegerField()))
+
+
+def _reached_counts() -> dict[str, tuple[str, Any]]:
     return {
-        f"reached_{stage}": Count("pk", filter=Q(furthest__gte=STAGE_ORDER[stage]))
+        f"reached_{stage}": _number_of(Q(furthest__gte=STAGE_ORDER[stage]))
         for stage in PASS_THROUGH_STAGES
     }
 
@@ -232,30 +233,36 @@ def _compute(filters: MetricsFilters, viewer: Any) -> MetricsReport:
         visible,
     )
     decisions = _scoped(
-        Decision.objects.filter(
-            created_at__gte=start, created_at__lt=end, result__interview__is_rehearsal=False
-        ),
+        Decision.objects.filter(created_at__gte=start, created_at__lt=end, is_rehearsal=False),
         DECISION,
         filters,
         visible,
     )
     baseline_entries = _baseline_entries(filters, visible)
 
-    pilot_tts = _pilot_time_to_screen(interviews)
-    baseline_tts = _baseline_time_to_screen(baseline_entries)
-    overrides = _overrides(decisions)
+    # One scan per row set: each grouped by week, with the total over the range (ROLLUP).
+    interview_stats = _interview_stats(interviews)
+    decision_stats = _decision_stats(decisions)
+    baseline_stats = _baseline_stats(baseline_entries)
+    overall = decision_stats[TOTAL]
     pilot = CohortMetrics(
         label="pilot",
-        completion=_completion(interviews),
-        time_to_screen_hours=_durations(pilot_tts, None, HOUR),
-        overrides=overrides,
-        usage=_usage(decisions, overrides.decisions),
+        completion=Completion(**{name: interview_stats[TOTAL].extra[name] for name in COMPLETION}),
+        time_to_screen_hours=_durations(interview_stats[TOTAL], HOUR),
+        overrides=Overrides(
+            decisions=overall.extra["decisions"], overrides=overall.extra["overrides"]
+        ),
+        usage=UsageDepth(
+            decisions=overall.extra["decisions"],
+            with_card=overall.count,
+            card_minutes=_durations(overall, 60.0),
+        ),
         pass_through=_pilot_pass_through(filters, visible),
     )
     baseline = CohortMetrics(
         label=BASELINE_LABEL,
-        time_to_screen_hours=_durations(baseline_tts, None, HOUR),
-        pass_through=_baseline_pass_through(baseline_entries),
+        time_to_screen_hours=_durations(baseline_stats[TOTAL], HOUR),
+        pass_through=_baseline_pass_through(baseline_stats[TOTAL]),
     )
     return MetricsReport(
         filters=filters,
@@ -265,47 +272,43 @@ def _compute(filters: MetricsFilters, viewer: Any) -> MetricsReport:
         sync=_sync(filters, visible),
         review_load=_review_load(filters, visible),
         hours_saved=_hours_saved(interviews, decisions),
-        weekly=_weekly(interviews, decisions, baseline_entries),
+        weekly=_weekly(interview_stats, decision_stats, baseline_stats),
     )
 
 
-def _completion(interviews: QuerySet[Interview]) -> Completion:
+def _interview_stats(interviews: QuerySet[Interview]) -> dict[Hashable, Stats]:
+    """Per week and in total: the completion counts and the time to screen."""
     S = InterviewStatus
-    row = interviews.aggregate(
-        invited=Count("pk", filter=~Q(status__in=[S.CANCELLED, S.PENDING])),
-        completed=Count("pk", filter=Q(status=S.COMPLETED)),
-        expired=Count("pk", filter=Q(status=S.EXPIRED)),
-        failed=Count("pk", filter=Q(status=S.FAILED)),
-        in_progress=Count("pk", filter=Q(status__in=[S.INVITED, S.STARTED])),
-    )
-    return Completion(**row)
-
-
-def _pilot_time_to_screen(
-    interviews: QuerySet[Interview], group: str | None = None
-) -> dict[Hashable, tuple[int, list[float | None]]]:
-    return duration_percentiles(
-        interviews, _interval(F("first_decided_at"), F("stage_entered_at")), group=group
+    return grouped_stats(
+        interviews.annotate(week=TruncWeek("created_at")),
+        _interval(F("first_decided_at"), F("stage_entered_at")),
+        group="week",
+        total=True,
+        extra={
+            "invited": _number_of(~Q(status__in=[S.CANCELLED, S.PENDING])),
+            "completed": _number_of(Q(status=S.COMPLETED)),
+            "expired": _number_of(Q(status=S.EXPIRED)),
+            "failed": _number_of(Q(status=S.FAILED)),
+            "in_progress": _number_of(Q(status__in=[S.INVITED, S.STARTED])),
+        },
     )
 
 
-def _overrides(decisions: QuerySet[Decision]) -> Overrides:
-    row = decisions.aggregate(
-        decisions=Count("pk"), overrides=Count("pk", filter=Q(is_override=True))
-    )
-    return Overrides(**row)
+COMPLETION = ("invited", "completed", "expired", "failed", "in_progress")
 
 
 def _card_time() -> ExpressionWrapper:
     return _interval(F("created_at"), F("card_opened_at"))
 
 
-def _usage(decisions: QuerySet[Decision], count: int) -> UsageDepth:
-    found = duration_percentiles(decisions, _card_time())
-    return UsageDepth(
-        decisions=count,
-        with_card=found[None][0],
-        card_minutes=_durations(found, None, 60.0),
+def _decision_stats(decisions: QuerySet[Decision]) -> dict[Hashable, Stats]:
+    """Per week and in total: decisions, overrides and the time on card (counted: with a card)."""
+    return grouped_stats(
+        decisions.annotate(week=TruncWeek("created_at")),
+        _card_time(),
+        group="week",
+        total=True,
+        extra={"decisions": _number_of(), "overrides": _number_of(Q(is_override=True))},
     )
 
 
@@ -335,18 +338,23 @@ def _next_change_at() -> Subquery:
     )
 
 
-def _baseline_time_to_screen(
-    entries: QuerySet[ApplicationStageChange], group: str | None = None
-) -> dict[Hashable, tuple[int, list[float | None]]]:
-    return duration_percentiles(entries, _interval(_next_change_at(), F("changed_at")), group=group)
+def _baseline_stats(entries: QuerySet[ApplicationStageChange]) -> dict[Hashable, Stats]:
+    """Per week and in total: the time to screen and the pass-through counts."""
+    return grouped_stats(
+        entries.annotate(week=TruncWeek("changed_at"), furthest=_furthest_rank("application_id")),
+        _interval(_next_change_at(), F("changed_at")),
+        group="week",
+        total=True,
+        extra={"candidates": _number_of(), **_reached_counts()},
+    )
 
 
-def _pass_through_row(band: str, row: dict[str, Any], tts: Durations) -> PassThroughRow:
+def _pass_through_row(band: str, stats: Stats) -> PassThroughRow:
     return PassThroughRow(
         band=band,
-        candidates=row["candidates"],
-        reached={stage: row[f"reached_{stage}"] for stage in PASS_THROUGH_STAGES},
-        time_to_screen_hours=tts,
+        candidates=stats.extra["candidates"],
+        reached={stage: stats.extra[f"reached_{stage}"] for stage in PASS_THROUGH_STAGES},
+        time_to_screen_hours=_durations(stats, HOUR),
     )
 
 
@@ -362,29 +370,21 @@ def _pilot_pass_through(filters: MetricsFilters, visible: Any) -> list[PassThrou
         filters,
         visible,
     )
-    rows = (
-        results.annotate(furthest=_furthest_rank("interview__application_id"))
-        .order_by()
-        .values("band")
-        .annotate(candidates=Count("pk"), top=Max("score"), **_reached_counts())
-        .order_by("-top", "band")
-    )
-    tts = duration_percentiles(
-        results,
+    bands = grouped_stats(
+        results.annotate(furthest=_furthest_rank("interview__application_id")),
         _interval(F("interview__first_decided_at"), F("interview__stage_entered_at")),
         group="band",
+        extra={"candidates": _number_of(), "top": ("max", F("score")), **_reached_counts()},
     )
-    return [_pass_through_row(row["band"], row, _durations(tts, row["band"], HOUR)) for row in rows]
+    # The best-scoring band first.
+    order = sorted(bands, key=lambda band: (-(bands[band].extra["top"] or 0), str(band)))
+    return [_pass_through_row(band, bands[band]) for band in order]
 
 
-def _baseline_pass_through(entries: QuerySet[ApplicationStageChange]) -> list[PassThroughRow]:
-    row = entries.annotate(furthest=_furthest_rank("application_id")).aggregate(
-        candidates=Count("pk"), **_reached_counts()
-    )
-    tts = _baseline_time_to_screen(entries)
-    if not row["candidates"]:
+def _baseline_pass_through(total: Stats) -> list[PassThroughRow]:
+    if not total.extra["candidates"]:
         return []
-    return [_pass_through_row(BASELINE_LABEL, row, _durations(tts, None, HOUR))]
+    return [_pass_through_row(BASELINE_LABEL, total)]
 
 
 def _sync(filters: MetricsFilters, visible: Any) -> SyncFailures:
@@ -423,17 +423,20 @@ def _review_load(filters: MetricsFilters, visible: Any) -> ReviewLoad:
     )
     now = timezone.now()
     age = _interval(Value(now, output_field=DateTimeField()), F("created_at"))
-    found = duration_percentiles(tasks, age)
-    row = tasks.aggregate(
-        open=Count("pk", filter=Q(status=ReviewStatus.OPEN)),
-        claimed=Count("pk", filter=Q(status=ReviewStatus.CLAIMED)),
-        oldest=Min("created_at"),
-    )
-    oldest = row["oldest"]
+    found = grouped_stats(
+        tasks,
+        age,
+        extra={
+            "open": _number_of(Q(status=ReviewStatus.OPEN)),
+            "claimed": _number_of(Q(status=ReviewStatus.CLAIMED)),
+            "oldest": ("min", F("created_at")),
+        },
+    )[None]
+    oldest = found.extra["oldest"]
     return ReviewLoad(
-        open=row["open"],
-        claimed=row["claimed"],
-        age_hours=_durations(found, None, HOUR),
+        open=found.extra["open"],
+        claimed=found.extra["claimed"],
+        age_hours=_durations(found, HOUR),
         oldest_hours=None if oldest is None else (now - oldest).total_seconds() / HOUR,
     )
 
@@ -452,10 +455,10 @@ def _hours_saved(interviews: QuerySet[Interview], decisions: QuerySet[Decision])
     reviewed = {
         family: total.total_seconds() / 60 if isinstance(total, dt.timedelta) else 0.0
         for family, total in decisions.order_by()
-        .values("result__interview__plan__role_family")
+        .values("role_family")
         # Coalesce first: PostgreSQL's LEAST ignores NULL (no card view would count as the cap).
         .annotate(total=Sum(Least(Coalesce(_card_time(), zero), cap)))
-        .values_list("result__interview__plan__role_family", "total")
+        .values_list("role_family", "total")
     }
     families = RoleFamily.objects.filter(pk__in=set(screened) | set(reviewed)).order_by("name")
     rows = [
@@ -471,48 +474,32 @@ def _hours_saved(interviews: QuerySet[Interview], decisions: QuerySet[Decision])
 
 
 def _weekly(
-    interviews: QuerySet[Interview],
-    decisions: QuerySet[Decision],
-    baseline_entries: QuerySet[ApplicationStageChange],
+    interviews: dict[Hashable, Stats],
+    decisions: dict[Hashable, Stats],
+    baseline: dict[Hashable, Stats],
 ) -> list[WeekPoint]:
     weeks: dict[dt.date, dict[str, Any]] = {}
 
     def week_of(value: Any) -> dt.date:
         return value.date() if isinstance(value, dt.datetime) else value
 
-    for row in (
-        interviews.annotate(week=TruncWeek("created_at"))
-        .order_by()
-        .values("week")
-        .annotate(
-            invited=Count(
-                "pk", filter=~Q(status__in=[InterviewStatus.CANCELLED, InterviewStatus.PENDING])
-            ),
-            completed=Count("pk", filter=Q(status=InterviewStatus.COMPLETED)),
-        )
-    ):
-        weeks.setdefault(week_of(row["week"]), {}).update(
-            invited=row["invited"], completed=row["completed"]
-        )
-    for row in (
-        decisions.annotate(week=TruncWeek("created_at"))
-        .order_by()
-        .values("week")
-        .annotate(decisions=Count("pk"), overrides=Count("pk", filter=Q(is_override=True)))
-    ):
-        weeks.setdefault(week_of(row["week"]), {}).update(
-            decisions=row["decisions"], overrides=row["overrides"]
-        )
-    pilot = _pilot_time_to_screen(interviews.annotate(week=TruncWeek("created_at")), group="week")
-    for key, (_, (median, _p90)) in pilot.items():
-        weeks.setdefault(week_of(key), {})["pilot_median_hours"] = (
-            None if median is None else median / HOUR
-        )
-    baseline = _baseline_time_to_screen(
-        baseline_entries.annotate(week=TruncWeek("changed_at")), group="week"
-    )
-    for key, (_, (median, _p90)) in baseline.items():
-        weeks.setdefault(week_of(key), {})["baseline_median_hours"] = (
-            None if median is None else median / HOUR
-        )
+    def median_hours(stats: Stats) -> float | None:
+        median = stats.percentiles[0]
+        return None if median is None else median / HOUR
+
+    for key, stats in interviews.items():
+        if key is not TOTAL:
+            weeks.setdefault(week_of(key), {}).update(
+                invited=stats.extra["invited"],
+                completed=stats.extra["completed"],
+                pilot_median_hours=median_hours(stats),
+            )
+    for key, stats in decisions.items():
+        if key is not TOTAL:
+            weeks.setdefault(week_of(key), {}).update(
+                decisions=stats.extra["decisions"], overrides=stats.extra["overrides"]
+            )
+    for key, stats in baseline.items():
+        if key is not TOTAL and stats.count:
+            weeks.setdefault(week_of(key), {})["baseline_median_hours"] = median_hours(stats)
     return [WeekPoint(week=week, **values) for week, values in sorted(weeks.items())]
