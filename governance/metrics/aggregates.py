@@ -31,10 +31,22 @@ class Stats:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+Group = str | tuple[str, ...] | None
+
+
+def _group_names(group: Group) -> list[str]:
+    return [] if group is None else [group] if isinstance(group, str) else list(group)
+
+
+def _key(group: Group, name: str, value: Any) -> Hashable:
+    """A group's key: its value, or (name, value) when there are several grouping sets."""
+    return value if isinstance(group, str) else (name, value)
+
+
 def _postgresql_stats(
     queryset: QuerySet[Any],
     expression: Expression,
-    group: str | None,
+    group: Group,
     total: bool,
     fractions: tuple[float, ...],
     extra: dict[str, tuple[str, Expression]],
@@ -42,44 +54,49 @@ def _postgresql_stats(
     """One query: the values are computed once per row in a derived table, then aggregated.
 
     (An ORM aggregate would repeat the value's expression in every percentile and the count.)
-    With ``total``, ``GROUP BY ROLLUP`` adds the row over all groups in the same scan.
+    Several groups and ``total`` become ``GROUP BY GROUPING SETS``: one scan of the rows.
     """
+    groups = _group_names(group)
     inner = queryset.order_by().annotate(_metric_value=expression)
     columns = ["_metric_value"]
-    if group is not None:
-        inner = inner.annotate(_metric_group=F(group))
-        columns.insert(0, "_metric_group")
+    for number, name in enumerate(groups):
+        inner = inner.annotate(**{f"_metric_group{number}": F(name)})
+        columns.append(f"_metric_group{number}")
     names = list(extra)
     for number, name in enumerate(names):
         inner = inner.annotate(**{f"_metric_extra{number}": extra[name][1]})
         columns.append(f"_metric_extra{number}")
     sql, params = inner.values(*columns).query.sql_with_params()
-    aggregates = ['count(m."_metric_value")']
-    aggregates += [
+    group_columns = [f'm."_metric_group{number}"' for number in range(len(groups))]
+    select = [f"GROUPING({column})" for column in group_columns] + group_columns
+    select += ['count(m."_metric_value")']
+    select += [
         f'percentile_cont({float(f)!r}) WITHIN GROUP (ORDER BY m."_metric_value")'
         for f in fractions
     ]
-    aggregates += [
-        f'{extra[name][0]}(m."_metric_extra{number}")' for number, name in enumerate(names)
-    ]
-    select = ""
+    select += [f'{extra[name][0]}(m."_metric_extra{number}")' for number, name in enumerate(names)]
     grouping = ""
-    if group is not None:
-        select = 'GROUPING(m."_metric_group"), m."_metric_group", '
-        grouping = ' GROUP BY m."_metric_group"'
-        if total:
-            grouping = ' GROUP BY ROLLUP (m."_metric_group")'
+    if len(groups) == 1 and not total:
+        grouping = f" GROUP BY {group_columns[0]}"
+    elif groups:
+        sets = [f"({column})" for column in group_columns] + (["()"] if total else [])
+        grouping = f" GROUP BY GROUPING SETS ({', '.join(sets)})"
     # ``sql`` is Django's compiled query (its values stay in ``params``); the rest is ours.
-    outer = f"SELECT {select}{', '.join(aggregates)} FROM ({sql}) AS m{grouping}"  # noqa: S608
+    outer = f"SELECT {', '.join(select)} FROM ({sql}) AS m{grouping}"  # noqa: S608
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(outer, params)
         rows = cursor.fetchall()
     result: dict[Hashable, Stats] = {}
+    width = len(groups)
     for row in rows:
-        if group is None:
-            key, rest = None, row
-        else:
-            key, rest = (TOTAL if row[0] else row[1]), row[2:]
+        key: Hashable = None
+        if groups:
+            grouped = [number for number in range(width) if not row[number]]
+            key = TOTAL
+            if grouped:
+                number = grouped[0]
+                key = _key(group, groups[number], row[width + number])
+        rest = row[2 * width :]
         values = rest[1 : 1 + len(fractions)]
         extras = rest[1 + len(fractions) :]
         result[key] = Stats(
@@ -117,31 +134,33 @@ def _seconds(value: Any) -> float | None:
 def _python_stats(
     queryset: QuerySet[Any],
     expression: Expression,
-    group: str | None,
+    group: Group,
     total: bool,
     fractions: tuple[float, ...],
     extra: dict[str, tuple[str, Expression]],
 ) -> dict[Hashable, Stats]:
     """The SQLite fallback: one query for the rows, then ``percentile_cont``'s interpolation."""
+    groups = _group_names(group)
     names = list(extra)
     annotated = queryset.order_by().annotate(_metric_value=expression)
     for number, name in enumerate(names):
         annotated = annotated.annotate(**{f"_metric_extra{number}": extra[name][1]})
-    fields = ["_metric_value", *(f"_metric_extra{n}" for n in range(len(names)))]
-    if group is not None:
-        fields.insert(0, group)
+    fields = [*groups, "_metric_value", *(f"_metric_extra{n}" for n in range(len(names)))]
     if not names:
         annotated = annotated.filter(_metric_value__isnull=False)
     values: dict[Hashable, list[float]] = defaultdict(list)
     extras: dict[Hashable, list[list[Any]]] = defaultdict(lambda: [[] for _ in names])
     for row in annotated.values_list(*fields):
-        keys = [None] if group is None else [row[0], *([TOTAL] if total else [])]
-        value = row[0 if group is None else 1]
+        keys: list[Hashable] = [_key(group, name, row[n]) for n, name in enumerate(groups)]
+        if not groups:
+            keys = [None]
+        elif total:
+            keys.append(TOTAL)
+        seconds = _seconds(row[len(groups)])
         for key in keys:
-            seconds = _seconds(value)
             if seconds is not None:
                 values[key].append(seconds)
-            for column, item in zip(extras[key], row[len(row) - len(names) :], strict=True):
+            for column, item in zip(extras[key], row[len(groups) + 1 :], strict=True):
                 if item is not None:
                     column.append(item)
     result: dict[Hashable, Stats] = {}
@@ -160,7 +179,7 @@ def _python_stats(
 
 def _python_aggregate(function: str, items: list[Any]) -> Any:
     if function == "sum":
-        return sum(items)
+        return sum(items[1:], items[0]) if items else 0
     if not items:
         return None
     return max(items) if function == "max" else min(items)
@@ -170,15 +189,16 @@ def grouped_stats(
     queryset: QuerySet[Any],
     expression: Expression,
     *,
-    group: str | None = None,
+    group: Group = None,
     total: bool = False,
     fractions: tuple[float, ...] = (0.5, 0.9),
     extra: dict[str, tuple[str, Expression]] | None = None,
 ) -> dict[Hashable, Stats]:
     """Percentiles of ``expression`` (in seconds) and ``extra`` aggregates, in one query.
 
-    Keys: the ``group`` values (``None`` when ungrouped: always present, even without rows), and
-    with ``total=True`` also ``TOTAL``, the figures over every group. ``extra`` maps a name to
+    Keys: the ``group`` values (``None`` when ungrouped: always present, even without rows); for
+    a tuple of groups (grouping sets over the same rows), ``(group, value)``; with ``total=True``
+    also ``TOTAL``, the figures over all rows. ``extra`` maps a name to
     (``"sum"``, ``"max"`` or ``"min"``, an expression on the rows); a sum over no rows is 0.
     """
     extra = extra or {}
@@ -196,22 +216,3 @@ def grouped_stats(
                 extra={name: _extra_value(function, None) for name, (function, _) in extra.items()},
             )
     return result
-
-
-def duration_percentiles(
-    queryset: QuerySet[Any],
-    expression: Expression,
-    *,
-    group: str | None = None,
-    fractions: tuple[float, ...] = (0.5, 0.9),
-) -> dict[Hashable, tuple[int, list[float | None]]]:
-    """Per group (``None`` when ungrouped): (count of non-null values, percentiles in seconds).
-
-    Groups without a non-null value are left out.
-    """
-    found = grouped_stats(queryset, expression, group=group, fractions=fractions)
-    return {
-        key: (stats.count, stats.percentiles)
-        for key, stats in found.items()
-        if stats.count or group is None
-    }

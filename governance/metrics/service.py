@@ -25,12 +25,12 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
@@ -68,7 +68,6 @@ from integrations.models import (
 from interviews.models import (
     Interview,
     InterviewPlan,
-    InterviewResult,
     InterviewStatus,
     ReviewStatus,
     ReviewTask,
@@ -105,11 +104,6 @@ INTERVIEW = _Paths(
 # Decisions carry their interview's role family and rehearsal flag (stamped on insert).
 DECISION = _Paths("application__requisition_id", "role_family_id", "application__connection_id")
 REVIEW = _Paths(
-    "interview__application__requisition_id",
-    "interview__plan__role_family_id",
-    "interview__application__connection_id",
-)
-RESULT = _Paths(
     "interview__application__requisition_id",
     "interview__plan__role_family_id",
     "interview__application__connection_id",
@@ -240,7 +234,8 @@ def _compute(filters: MetricsFilters, viewer: Any) -> MetricsReport:
     )
     baseline_entries = _baseline_entries(filters, visible)
 
-    # One scan per row set: each grouped by week, with the total over the range (ROLLUP).
+    # One scan per row set, grouped several ways at once (GROUPING SETS): by week (the chart),
+    # by band and role family where needed, and the total over the range.
     interview_stats = _interview_stats(interviews)
     decision_stats = _decision_stats(decisions)
     baseline_stats = _baseline_stats(baseline_entries)
@@ -257,7 +252,7 @@ def _compute(filters: MetricsFilters, viewer: Any) -> MetricsReport:
             with_card=overall.count,
             card_minutes=_durations(overall, 60.0),
         ),
-        pass_through=_pilot_pass_through(filters, visible),
+        pass_through=_pilot_pass_through(interview_stats),
     )
     baseline = CohortMetrics(
         label=BASELINE_LABEL,
@@ -271,20 +266,32 @@ def _compute(filters: MetricsFilters, viewer: Any) -> MetricsReport:
         baseline=baseline,
         sync=_sync(filters, visible),
         review_load=_review_load(filters, visible),
-        hours_saved=_hours_saved(interviews, decisions),
+        hours_saved=_hours_saved(interview_stats, decision_stats),
         weekly=_weekly(interview_stats, decision_stats, baseline_stats),
     )
 
 
 def _interview_stats(interviews: QuerySet[Interview]) -> dict[Hashable, Stats]:
-    """Per week and in total: the completion counts and the time to screen."""
+    """The completion counts and the time to screen per week, per band of the current result
+    (with the pass-through counts), per role family and in total."""
     S = InterviewStatus
+    rows = interviews.annotate(
+        current=FilteredRelation("results", condition=Q(results__is_current=True))
+    ).annotate(
+        week=TruncWeek("created_at"),
+        band=F("current__band"),
+        family=F("plan__role_family"),
+        furthest=_furthest_rank("application_id"),
+    )
     return grouped_stats(
-        interviews.annotate(week=TruncWeek("created_at")),
+        rows,
         _interval(F("first_decided_at"), F("stage_entered_at")),
-        group="week",
+        group=("week", "band", "family"),
         total=True,
         extra={
+            "candidates": _number_of(),
+            "top": ("max", F("current__score")),
+            **_reached_counts(),
             "invited": _number_of(~Q(status__in=[S.CANCELLED, S.PENDING])),
             "completed": _number_of(Q(status=S.COMPLETED)),
             "expired": _number_of(Q(status=S.EXPIRED)),
@@ -302,13 +309,21 @@ def _card_time() -> ExpressionWrapper:
 
 
 def _decision_stats(decisions: QuerySet[Decision]) -> dict[Hashable, Stats]:
-    """Per week and in total: decisions, overrides and the time on card (counted: with a card)."""
+    """Decisions, overrides, the time on card (counted: with a card) and the capped review
+    time (hours saved) per week, per role family and in total."""
+    cap = Value(dt.timedelta(minutes=CARD_MINUTES_CAP), output_field=DurationField())
+    zero = Value(dt.timedelta(0), output_field=DurationField())
     return grouped_stats(
-        decisions.annotate(week=TruncWeek("created_at")),
+        decisions.annotate(week=TruncWeek("created_at"), family=F("role_family")),
         _card_time(),
-        group="week",
+        group=("week", "family"),
         total=True,
-        extra={"decisions": _number_of(), "overrides": _number_of(Q(is_override=True))},
+        extra={
+            "decisions": _number_of(),
+            "overrides": _number_of(Q(is_override=True)),
+            # Coalesce first: PostgreSQL's LEAST ignores NULL (no card view would count as the cap).
+            "review": ("sum", Least(Coalesce(_card_time(), zero), cap)),
+        },
     )
 
 
@@ -358,24 +373,12 @@ def _pass_through_row(band: str, stats: Stats) -> PassThroughRow:
     )
 
 
-def _pilot_pass_through(filters: MetricsFilters, visible: Any) -> list[PassThroughRow]:
-    results = _scoped(
-        InterviewResult.objects.filter(
-            is_current=True,
-            interview__is_rehearsal=False,
-            interview__created_at__gte=filters.start,
-            interview__created_at__lt=filters.end,
-        ),
-        RESULT,
-        filters,
-        visible,
-    )
-    bands = grouped_stats(
-        results.annotate(furthest=_furthest_rank("interview__application_id")),
-        _interval(F("interview__first_decided_at"), F("interview__stage_entered_at")),
-        group="band",
-        extra={"candidates": _number_of(), "top": ("max", F("score")), **_reached_counts()},
-    )
+def _pilot_pass_through(interviews: dict[Hashable, Stats]) -> list[PassThroughRow]:
+    bands = {
+        key[1]: stats
+        for key, stats in interviews.items()
+        if key is not TOTAL and key[0] == "band" and key[1] is not None
+    }
     # The best-scoring band first.
     order = sorted(bands, key=lambda band: (-(bands[band].extra["top"] or 0), str(band)))
     return [_pass_through_row(band, bands[band]) for band in order]
@@ -441,24 +444,23 @@ def _review_load(filters: MetricsFilters, visible: Any) -> ReviewLoad:
     )
 
 
-def _hours_saved(interviews: QuerySet[Interview], decisions: QuerySet[Decision]) -> HoursSaved:
+def _by(stats: dict[Hashable, Stats], group: str) -> dict[Hashable, Stats]:
+    return {key[1]: v for key, v in stats.items() if key is not TOTAL and key[0] == group}
+
+
+def _hours_saved(interviews: dict[Hashable, Stats], decisions: dict[Hashable, Stats]) -> HoursSaved:
     default = settings.SCREENBRIDGE_MANUAL_SCREEN_MINUTES
-    screened = dict(
-        interviews.filter(status=InterviewStatus.COMPLETED)
-        .order_by()
-        .values("plan__role_family")
-        .annotate(n=Count("pk"))
-        .values_list("plan__role_family", "n")
-    )
-    cap = Value(dt.timedelta(minutes=CARD_MINUTES_CAP), output_field=DurationField())
-    zero = Value(dt.timedelta(0), output_field=DurationField())
+    screened = {
+        family: stats.extra["completed"]
+        for family, stats in _by(interviews, "family").items()
+        if stats.extra["completed"]
+    }
     reviewed = {
         family: total.total_seconds() / 60 if isinstance(total, dt.timedelta) else 0.0
-        for family, total in decisions.order_by()
-        .values("role_family")
-        # Coalesce first: PostgreSQL's LEAST ignores NULL (no card view would count as the cap).
-        .annotate(total=Sum(Least(Coalesce(_card_time(), zero), cap)))
-        .values_list("role_family", "total")
+        for family, total in (
+            (family, stats.extra["review"]) for family, stats in _by(decisions, "family").items()
+        )
+        if family is not None
     }
     families = RoleFamily.objects.filter(pk__in=set(screened) | set(reviewed)).order_by("name")
     rows = [
@@ -487,18 +489,16 @@ def _weekly(
         median = stats.percentiles[0]
         return None if median is None else median / HOUR
 
-    for key, stats in interviews.items():
-        if key is not TOTAL:
-            weeks.setdefault(week_of(key), {}).update(
-                invited=stats.extra["invited"],
-                completed=stats.extra["completed"],
-                pilot_median_hours=median_hours(stats),
-            )
-    for key, stats in decisions.items():
-        if key is not TOTAL:
-            weeks.setdefault(week_of(key), {}).update(
-                decisions=stats.extra["decisions"], overrides=stats.extra["overrides"]
-            )
+    for key, stats in _by(interviews, "week").items():
+        weeks.setdefault(week_of(key), {}).update(
+            invited=stats.extra["invited"],
+            completed=stats.extra["completed"],
+            pilot_median_hours=median_hours(stats),
+        )
+    for key, stats in _by(decisions, "week").items():
+        weeks.setdefault(week_of(key), {}).update(
+            decisions=stats.extra["decisions"], overrides=stats.extra["overrides"]
+        )
     for key, stats in baseline.items():
         if key is not TOTAL and stats.count:
             weeks.setdefault(week_of(key), {})["baseline_median_hours"] = median_hours(stats)
