@@ -364,6 +364,7 @@ def _explain(label: str, **filters: object) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
             cursor.execute("SET LOCAL random_page_cost = 1.1")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
             plan = "\n".join(row[0] for row in cursor.fetchall())
         ms = float(re.search(r"Execution Time: ([0-9.]+) ms", plan).group(1))
