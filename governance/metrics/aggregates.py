@@ -1,9 +1,10 @@
 """Percentiles computed by the database (PostgreSQL ``percentile_cont``), with a SQLite fallback.
 
-PostgreSQL: one grouped query with ``percentile_cont(p) WITHIN GROUP (ORDER BY value)`` over
-the filtered rows (a derived table built from the ORM query).
-SQLite has no ordered-set aggregates, so the fallback reads the (group, value) pairs in one query
-and interpolates exactly as ``percentile_cont`` does. Either way it is one query per call.
+PostgreSQL: one query with ``percentile_cont(p) WITHIN GROUP (ORDER BY value)`` and the extra
+aggregates over the filtered rows (a derived table built from the ORM query), grouped several
+ways at once with ``GROUPING SETS`` so a set of rows is read once.
+SQLite has no ordered-set aggregates, so the fallback reads the rows in one query, aggregates
+them and interpolates exactly as ``percentile_cont`` does. Either way it is one query per call.
 """
 
 from __future__ import annotations

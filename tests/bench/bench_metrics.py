@@ -1,7 +1,7 @@
 # ruff: noqa: S608, T201 - a standalone script: prints its figures; SQL built from our own integers
 """Benchmark: the metrics dashboard's queries over 1,000,000 interviews (``--short``: 20,000).
 
-    .venv/bin/python tests/bench/bench_metrics.py [--short] [--interviews N] [--keep]
+    .venv/bin/python tests/bench/bench_metrics.py [--short] [--interviews N] [--keep] [--explain]
 
 Uses ``DATABASE_URL`` if set (its data is replaced!), else a PostgreSQL database of its own,
 ``screenbridge_bench_metrics`` on 127.0.0.1, created if missing. The data is generated set-based
@@ -14,7 +14,9 @@ signature failures. ``--keep`` reuses data of the same size from an earlier run.
 Prints the generation time and, for three selections (the dashboard's default 12 weeks, one role
 family over 12 weeks, all 1,095 days), the best and median of five timings of
 ``governance.metrics.compute`` plus the filter form: every query the dashboard runs.
-Target: under 1 s for the default view.
+Target: under 1 s for the default view. ``--explain`` first prints the ``EXPLAIN (ANALYZE,
+BUFFERS)`` execution time of each dashboard query (default view and one role family; with
+``BENCH_PLANS=1`` the plans too).
 """
 
 from __future__ import annotations
