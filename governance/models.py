@@ -61,6 +61,19 @@ class Decision(models.Model):
     )
     # The decider's first opening of this result's score card before deciding (usage metrics).
     card_opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Copied from the result's interview on insert (see ``save``), so the metrics read decisions
+    # without joining result -> interview -> plan. Null only on rows older than the column
+    # until governance/0010 fills them.
+    role_family = models.ForeignKey(
+        "interviews.RoleFamily",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        db_index=False,  # the (role_family, created_at) index below serves
+    )
+    is_rehearsal = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     class Meta:
@@ -68,6 +81,10 @@ class Decision(models.Model):
         permissions = [
             ("decide", "Can record advance/hold/decline decisions"),
             ("override", "Can override the band recommendation"),
+        ]
+        indexes = [
+            # The metrics dashboard: a date range, or a date range within one role family.
+            models.Index(fields=["role_family", "created_at"], name="decision_family_created"),
         ]
         constraints = [
             choices_check("outcome", DecisionOutcome, "decision_outcome_valid"),
@@ -96,7 +113,14 @@ class Decision(models.Model):
             raise ImmutableRecordError(
                 "Decisions are immutable; record a correcting decision instead."
             )
+        self.stamp_from_result()
         super().save(*args, **kwargs)
+
+    def stamp_from_result(self) -> None:
+        """Copy the interview's role family and rehearsal flag (also for ``bulk_create``)."""
+        interview = self.result.interview
+        self.role_family_id = interview.plan.role_family_id
+        self.is_rehearsal = interview.is_rehearsal
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableRecordError("Decisions are immutable and cannot be deleted.")

@@ -135,7 +135,7 @@ def decision_record(
         # reviewers clicking at once cannot both record a "first" decision.
         locked = (
             InterviewResult.objects.select_for_update(of=("self",))
-            .select_related("interview__application__connection")
+            .select_related("interview__application__connection", "interview__plan")
             .get(pk=result.pk)
         )
         if not locked.is_current:

@@ -251,6 +251,10 @@ class Candidate(models.Model):
                 condition=~Q(remote_id=""), name="candidate_remote_id_not_empty"
             ),
         ]
+        indexes = [
+            # The few synthetic candidates, found without scanning all (metrics leave them out).
+            models.Index(fields=["id"], condition=Q(is_synthetic=True), name="candidate_synthetic"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or f"Candidate {self.remote_id}"

@@ -25,21 +25,19 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
-    Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce, Greatest, Least, TruncWeek
 from django.utils import timezone
 
-from governance.metrics.aggregates import duration_percentiles
+from governance.metrics.aggregates import TOTAL, Stats, grouped_stats
 from governance.metrics.report import (
     PASS_THROUGH_STAGES,
     CohortMetrics,
@@ -60,6 +58,7 @@ from governance.models import Decision
 from governance.permissions import requisition_ids_visible_to
 from integrations.models import (
     STAGE_ORDER,
+    Application,
     ApplicationStageChange,
     CanonicalStage,
     SignatureFailure,
@@ -70,7 +69,6 @@ from integrations.models import (
 from interviews.models import (
     Interview,
     InterviewPlan,
-    InterviewResult,
     InterviewStatus,
     ReviewStatus,
     ReviewTask,
@@ -96,25 +94,18 @@ class _Paths:
         self, requisition: str, role_family: str, connection: str, synthetic: str = ""
     ) -> None:
         self.requisition, self.role_family, self.connection = requisition, role_family, connection
-        # Rows not tied to an interview (which carries is_rehearsal) name the candidate's
-        # is_synthetic flag, so rehearsal runs (manage.py rehearse) never count.
+        # Rows not tied to an interview (which carries is_rehearsal) name their application:
+        # those of synthetic candidates are left out, so rehearsal runs (manage.py rehearse)
+        # never count.
         self.synthetic = synthetic
 
 
 INTERVIEW = _Paths(
     "application__requisition_id", "plan__role_family_id", "application__connection_id"
 )
-DECISION = _Paths(
-    "application__requisition_id",
-    "result__interview__plan__role_family_id",
-    "application__connection_id",
-)
+# Decisions carry their interview's role family and rehearsal flag (stamped on insert).
+DECISION = _Paths("application__requisition_id", "role_family_id", "application__connection_id")
 REVIEW = _Paths(
-    "interview__application__requisition_id",
-    "interview__plan__role_family_id",
-    "interview__application__connection_id",
-)
-RESULT = _Paths(
     "interview__application__requisition_id",
     "interview__plan__role_family_id",
     "interview__application__connection_id",
@@ -123,13 +114,13 @@ STAGE_CHANGE = _Paths(
     "application__requisition_id",
     "application__requisition__role_family_membership__role_family_id",
     "application__connection_id",
-    synthetic="application__candidate__is_synthetic",
+    synthetic="application",
 )
 WRITEBACK = _Paths(
     "application__requisition_id",
     "application__requisition__role_family_membership__role_family_id",
     "connection_id",
-    synthetic="application__candidate__is_synthetic",
+    synthetic="application",
 )
 
 
@@ -137,7 +128,10 @@ def _scoped[Q_: QuerySet[Any]](
     queryset: Q_, paths: _Paths, filters: MetricsFilters, visible: Any
 ) -> Q_:
     if paths.synthetic:
-        queryset = queryset.exclude(**{paths.synthetic: True})
+        # NOT IN over the few synthetic applications (one hashed subquery, partial index on
+        # the candidates) instead of joining application and candidate for every row.
+        synthetic = Application.objects.filter(candidate__is_synthetic=True).values("pk")
+        queryset = queryset.exclude(**{f"{paths.synthetic}__in": synthetic})
     if visible is not None:
         queryset = queryset.filter(**{f"{paths.requisition}__in": visible})
     if filters.requisition_id is not None:
@@ -149,12 +143,10 @@ def _scoped[Q_: QuerySet[Any]](
     return queryset
 
 
-def _durations(
-    found: dict[Hashable, tuple[int, list[float | None]]], key: Hashable, unit: float
-) -> Durations:
-    count, (median, p90) = found.get(key, (0, [None, None]))
+def _durations(stats: Stats, unit: float) -> Durations:
+    median, p90 = stats.percentiles
     return Durations(
-        count=count,
+        count=stats.count,
         median=None if median is None else median / unit,
         p90=None if p90 is None else p90 / unit,
     )
@@ -184,9 +176,17 @@ def _furthest_rank(application_path: str) -> Greatest:
     )
 
 
-def _reached_counts() -> dict[str, Count]:
+def _number_of(condition: Q | None = None) -> tuple[str, Any]:
+    """An extra aggregate for ``grouped_stats``: how many rows meet ``condition`` (all: None)."""
+    one = Value(1, output_field=IntegerField())
+    if condition is None:
+        return ("sum", one)
+    return ("sum", Case(When(condition, then=one), default=Value(0), output_field=IntegerField()))
+
+
+def _reached_counts() -> dict[str, tuple[str, Any]]:
     return {
-        f"reached_{stage}": Count("pk", filter=Q(furthest__gte=STAGE_ORDER[stage]))
+        f"reached_{stage}": _number_of(Q(furthest__gte=STAGE_ORDER[stage]))
         for stage in PASS_THROUGH_STAGES
     }
 
@@ -213,12 +213,15 @@ def _planner_settings() -> None:
     - ``random_page_cost = 1.1`` (the usual value for SSDs and cached data, instead of the
       spinning-disk default 4): with 4 the "no automated interview" anti-join hashed all 1M
       interviews (1.3 s) instead of probing the index per baseline screen (0.2 s).
+    - ``work_mem = 64MB`` (default 4 MB): the grouping-set sorts and the hash of current results
+      over 12 weeks of 1M interviews spilled to disk.
     """
     database = connections[DB]
     if database.vendor == "postgresql":
         with database.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
             cursor.execute("SET LOCAL random_page_cost = 1.1")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
 
 
 def _compute(filters: MetricsFilters, viewer: Any) -> MetricsReport:
@@ -232,30 +235,37 @@ def _compute(filters: MetricsFilters, viewer: Any) -> MetricsReport:
         visible,
     )
     decisions = _scoped(
-        Decision.objects.filter(
-            created_at__gte=start, created_at__lt=end, result__interview__is_rehearsal=False
-        ),
+        Decision.objects.filter(created_at__gte=start, created_at__lt=end, is_rehearsal=False),
         DECISION,
         filters,
         visible,
     )
     baseline_entries = _baseline_entries(filters, visible)
 
-    pilot_tts = _pilot_time_to_screen(interviews)
-    baseline_tts = _baseline_time_to_screen(baseline_entries)
-    overrides = _overrides(decisions)
+    # One scan per row set, grouped several ways at once (GROUPING SETS): by week (the chart),
+    # by band and role family where needed, and the total over the range.
+    interview_stats = _interview_stats(interviews)
+    decision_stats = _decision_stats(decisions)
+    baseline_stats = _baseline_stats(baseline_entries)
+    overall = decision_stats[TOTAL]
     pilot = CohortMetrics(
         label="pilot",
-        completion=_completion(interviews),
-        time_to_screen_hours=_durations(pilot_tts, None, HOUR),
-        overrides=overrides,
-        usage=_usage(decisions, overrides.decisions),
-        pass_through=_pilot_pass_through(filters, visible),
+        completion=Completion(**{name: interview_stats[TOTAL].extra[name] for name in COMPLETION}),
+        time_to_screen_hours=_durations(interview_stats[TOTAL], HOUR),
+        overrides=Overrides(
+            decisions=overall.extra["decisions"], overrides=overall.extra["overrides"]
+        ),
+        usage=UsageDepth(
+            decisions=overall.extra["decisions"],
+            with_card=overall.count,
+            card_minutes=_durations(overall, 60.0),
+        ),
+        pass_through=_pilot_pass_through(interview_stats),
     )
     baseline = CohortMetrics(
         label=BASELINE_LABEL,
-        time_to_screen_hours=_durations(baseline_tts, None, HOUR),
-        pass_through=_baseline_pass_through(baseline_entries),
+        time_to_screen_hours=_durations(baseline_stats[TOTAL], HOUR),
+        pass_through=_baseline_pass_through(baseline_stats[TOTAL]),
     )
     return MetricsReport(
         filters=filters,
@@ -264,48 +274,64 @@ def _compute(filters: MetricsFilters, viewer: Any) -> MetricsReport:
         baseline=baseline,
         sync=_sync(filters, visible),
         review_load=_review_load(filters, visible),
-        hours_saved=_hours_saved(interviews, decisions),
-        weekly=_weekly(interviews, decisions, baseline_entries),
+        hours_saved=_hours_saved(interview_stats, decision_stats),
+        weekly=_weekly(interview_stats, decision_stats, baseline_stats),
     )
 
 
-def _completion(interviews: QuerySet[Interview]) -> Completion:
+def _interview_stats(interviews: QuerySet[Interview]) -> dict[Hashable, Stats]:
+    """The completion counts and the time to screen per week, per band of the current result
+    (with the pass-through counts), per role family and in total."""
     S = InterviewStatus
-    row = interviews.aggregate(
-        invited=Count("pk", filter=~Q(status__in=[S.CANCELLED, S.PENDING])),
-        completed=Count("pk", filter=Q(status=S.COMPLETED)),
-        expired=Count("pk", filter=Q(status=S.EXPIRED)),
-        failed=Count("pk", filter=Q(status=S.FAILED)),
-        in_progress=Count("pk", filter=Q(status__in=[S.INVITED, S.STARTED])),
+    rows = interviews.annotate(
+        current=FilteredRelation("results", condition=Q(results__is_current=True))
+    ).annotate(
+        week=TruncWeek("created_at"),
+        band=F("current__band"),
+        family=F("plan__role_family"),
+        furthest=_furthest_rank("application_id"),
     )
-    return Completion(**row)
-
-
-def _pilot_time_to_screen(
-    interviews: QuerySet[Interview], group: str | None = None
-) -> dict[Hashable, tuple[int, list[float | None]]]:
-    return duration_percentiles(
-        interviews, _interval(F("first_decided_at"), F("stage_entered_at")), group=group
+    return grouped_stats(
+        rows,
+        _interval(F("first_decided_at"), F("stage_entered_at")),
+        group=("week", "band", "family"),
+        total=True,
+        extra={
+            "candidates": _number_of(),
+            "top": ("max", F("current__score")),
+            **_reached_counts(),
+            "invited": _number_of(~Q(status__in=[S.CANCELLED, S.PENDING])),
+            "completed": _number_of(Q(status=S.COMPLETED)),
+            "expired": _number_of(Q(status=S.EXPIRED)),
+            "failed": _number_of(Q(status=S.FAILED)),
+            "in_progress": _number_of(Q(status__in=[S.INVITED, S.STARTED])),
+        },
     )
 
 
-def _overrides(decisions: QuerySet[Decision]) -> Overrides:
-    row = decisions.aggregate(
-        decisions=Count("pk"), overrides=Count("pk", filter=Q(is_override=True))
-    )
-    return Overrides(**row)
+COMPLETION = ("invited", "completed", "expired", "failed", "in_progress")
 
 
 def _card_time() -> ExpressionWrapper:
     return _interval(F("created_at"), F("card_opened_at"))
 
 
-def _usage(decisions: QuerySet[Decision], count: int) -> UsageDepth:
-    found = duration_percentiles(decisions, _card_time())
-    return UsageDepth(
-        decisions=count,
-        with_card=found[None][0],
-        card_minutes=_durations(found, None, 60.0),
+def _decision_stats(decisions: QuerySet[Decision]) -> dict[Hashable, Stats]:
+    """Decisions, overrides, the time on card (counted: with a card) and the capped review
+    time (hours saved) per week, per role family and in total."""
+    cap = Value(dt.timedelta(minutes=CARD_MINUTES_CAP), output_field=DurationField())
+    zero = Value(dt.timedelta(0), output_field=DurationField())
+    return grouped_stats(
+        decisions.annotate(week=TruncWeek("created_at"), family=F("role_family")),
+        _card_time(),
+        group=("week", "family"),
+        total=True,
+        extra={
+            "decisions": _number_of(),
+            "overrides": _number_of(Q(is_override=True)),
+            # Coalesce first: PostgreSQL's LEAST ignores NULL (no card view would count as the cap).
+            "review": ("sum", Least(Coalesce(_card_time(), zero), cap)),
+        },
     )
 
 
@@ -335,56 +361,41 @@ def _next_change_at() -> Subquery:
     )
 
 
-def _baseline_time_to_screen(
-    entries: QuerySet[ApplicationStageChange], group: str | None = None
-) -> dict[Hashable, tuple[int, list[float | None]]]:
-    return duration_percentiles(entries, _interval(_next_change_at(), F("changed_at")), group=group)
+def _baseline_stats(entries: QuerySet[ApplicationStageChange]) -> dict[Hashable, Stats]:
+    """Per week and in total: the time to screen and the pass-through counts."""
+    return grouped_stats(
+        entries.annotate(week=TruncWeek("changed_at"), furthest=_furthest_rank("application_id")),
+        _interval(_next_change_at(), F("changed_at")),
+        group="week",
+        total=True,
+        extra={"candidates": _number_of(), **_reached_counts()},
+    )
 
 
-def _pass_through_row(band: str, row: dict[str, Any], tts: Durations) -> PassThroughRow:
+def _pass_through_row(band: str, stats: Stats) -> PassThroughRow:
     return PassThroughRow(
         band=band,
-        candidates=row["candidates"],
-        reached={stage: row[f"reached_{stage}"] for stage in PASS_THROUGH_STAGES},
-        time_to_screen_hours=tts,
+        candidates=stats.extra["candidates"],
+        reached={stage: stats.extra[f"reached_{stage}"] for stage in PASS_THROUGH_STAGES},
+        time_to_screen_hours=_durations(stats, HOUR),
     )
 
 
-def _pilot_pass_through(filters: MetricsFilters, visible: Any) -> list[PassThroughRow]:
-    results = _scoped(
-        InterviewResult.objects.filter(
-            is_current=True,
-            interview__is_rehearsal=False,
-            interview__created_at__gte=filters.start,
-            interview__created_at__lt=filters.end,
-        ),
-        RESULT,
-        filters,
-        visible,
-    )
-    rows = (
-        results.annotate(furthest=_furthest_rank("interview__application_id"))
-        .order_by()
-        .values("band")
-        .annotate(candidates=Count("pk"), top=Max("score"), **_reached_counts())
-        .order_by("-top", "band")
-    )
-    tts = duration_percentiles(
-        results,
-        _interval(F("interview__first_decided_at"), F("interview__stage_entered_at")),
-        group="band",
-    )
-    return [_pass_through_row(row["band"], row, _durations(tts, row["band"], HOUR)) for row in rows]
+def _pilot_pass_through(interviews: dict[Hashable, Stats]) -> list[PassThroughRow]:
+    bands = {
+        key[1]: stats
+        for key, stats in interviews.items()
+        if key is not TOTAL and key[0] == "band" and key[1] is not None
+    }
+    # The best-scoring band first.
+    order = sorted(bands, key=lambda band: (-(bands[band].extra["top"] or 0), str(band)))
+    return [_pass_through_row(band, bands[band]) for band in order]
 
 
-def _baseline_pass_through(entries: QuerySet[ApplicationStageChange]) -> list[PassThroughRow]:
-    row = entries.annotate(furthest=_furthest_rank("application_id")).aggregate(
-        candidates=Count("pk"), **_reached_counts()
-    )
-    tts = _baseline_time_to_screen(entries)
-    if not row["candidates"]:
+def _baseline_pass_through(total: Stats) -> list[PassThroughRow]:
+    if not total.extra["candidates"]:
         return []
-    return [_pass_through_row(BASELINE_LABEL, row, _durations(tts, None, HOUR))]
+    return [_pass_through_row(BASELINE_LABEL, total)]
 
 
 def _sync(filters: MetricsFilters, visible: Any) -> SyncFailures:
@@ -423,39 +434,41 @@ def _review_load(filters: MetricsFilters, visible: Any) -> ReviewLoad:
     )
     now = timezone.now()
     age = _interval(Value(now, output_field=DateTimeField()), F("created_at"))
-    found = duration_percentiles(tasks, age)
-    row = tasks.aggregate(
-        open=Count("pk", filter=Q(status=ReviewStatus.OPEN)),
-        claimed=Count("pk", filter=Q(status=ReviewStatus.CLAIMED)),
-        oldest=Min("created_at"),
-    )
-    oldest = row["oldest"]
+    found = grouped_stats(
+        tasks,
+        age,
+        extra={
+            "open": _number_of(Q(status=ReviewStatus.OPEN)),
+            "claimed": _number_of(Q(status=ReviewStatus.CLAIMED)),
+            "oldest": ("min", F("created_at")),
+        },
+    )[None]
+    oldest = found.extra["oldest"]
     return ReviewLoad(
-        open=row["open"],
-        claimed=row["claimed"],
-        age_hours=_durations(found, None, HOUR),
+        open=found.extra["open"],
+        claimed=found.extra["claimed"],
+        age_hours=_durations(found, HOUR),
         oldest_hours=None if oldest is None else (now - oldest).total_seconds() / HOUR,
     )
 
 
-def _hours_saved(interviews: QuerySet[Interview], decisions: QuerySet[Decision]) -> HoursSaved:
+def _by(stats: dict[Hashable, Stats], group: str) -> dict[Hashable, Stats]:
+    return {key[1]: v for key, v in stats.items() if key is not TOTAL and key[0] == group}
+
+
+def _hours_saved(interviews: dict[Hashable, Stats], decisions: dict[Hashable, Stats]) -> HoursSaved:
     default = settings.SCREENBRIDGE_MANUAL_SCREEN_MINUTES
-    screened = dict(
-        interviews.filter(status=InterviewStatus.COMPLETED)
-        .order_by()
-        .values("plan__role_family")
-        .annotate(n=Count("pk"))
-        .values_list("plan__role_family", "n")
-    )
-    cap = Value(dt.timedelta(minutes=CARD_MINUTES_CAP), output_field=DurationField())
-    zero = Value(dt.timedelta(0), output_field=DurationField())
+    screened = {
+        family: stats.extra["completed"]
+        for family, stats in _by(interviews, "family").items()
+        if stats.extra["completed"]
+    }
     reviewed = {
         family: total.total_seconds() / 60 if isinstance(total, dt.timedelta) else 0.0
-        for family, total in decisions.order_by()
-        .values("result__interview__plan__role_family")
-        # Coalesce first: PostgreSQL's LEAST ignores NULL (no card view would count as the cap).
-        .annotate(total=Sum(Least(Coalesce(_card_time(), zero), cap)))
-        .values_list("result__interview__plan__role_family", "total")
+        for family, total in (
+            (family, stats.extra["review"]) for family, stats in _by(decisions, "family").items()
+        )
+        if family is not None
     }
     families = RoleFamily.objects.filter(pk__in=set(screened) | set(reviewed)).order_by("name")
     rows = [
@@ -471,48 +484,30 @@ def _hours_saved(interviews: QuerySet[Interview], decisions: QuerySet[Decision])
 
 
 def _weekly(
-    interviews: QuerySet[Interview],
-    decisions: QuerySet[Decision],
-    baseline_entries: QuerySet[ApplicationStageChange],
+    interviews: dict[Hashable, Stats],
+    decisions: dict[Hashable, Stats],
+    baseline: dict[Hashable, Stats],
 ) -> list[WeekPoint]:
     weeks: dict[dt.date, dict[str, Any]] = {}
 
     def week_of(value: Any) -> dt.date:
         return value.date() if isinstance(value, dt.datetime) else value
 
-    for row in (
-        interviews.annotate(week=TruncWeek("created_at"))
-        .order_by()
-        .values("week")
-        .annotate(
-            invited=Count(
-                "pk", filter=~Q(status__in=[InterviewStatus.CANCELLED, InterviewStatus.PENDING])
-            ),
-            completed=Count("pk", filter=Q(status=InterviewStatus.COMPLETED)),
+    def median_hours(stats: Stats) -> float | None:
+        median = stats.percentiles[0]
+        return None if median is None else median / HOUR
+
+    for key, stats in _by(interviews, "week").items():
+        weeks.setdefault(week_of(key), {}).update(
+            invited=stats.extra["invited"],
+            completed=stats.extra["completed"],
+            pilot_median_hours=median_hours(stats),
         )
-    ):
-        weeks.setdefault(week_of(row["week"]), {}).update(
-            invited=row["invited"], completed=row["completed"]
+    for key, stats in _by(decisions, "week").items():
+        weeks.setdefault(week_of(key), {}).update(
+            decisions=stats.extra["decisions"], overrides=stats.extra["overrides"]
         )
-    for row in (
-        decisions.annotate(week=TruncWeek("created_at"))
-        .order_by()
-        .values("week")
-        .annotate(decisions=Count("pk"), overrides=Count("pk", filter=Q(is_override=True)))
-    ):
-        weeks.setdefault(week_of(row["week"]), {}).update(
-            decisions=row["decisions"], overrides=row["overrides"]
-        )
-    pilot = _pilot_time_to_screen(interviews.annotate(week=TruncWeek("created_at")), group="week")
-    for key, (_, (median, _p90)) in pilot.items():
-        weeks.setdefault(week_of(key), {})["pilot_median_hours"] = (
-            None if median is None else median / HOUR
-        )
-    baseline = _baseline_time_to_screen(
-        baseline_entries.annotate(week=TruncWeek("changed_at")), group="week"
-    )
-    for key, (_, (median, _p90)) in baseline.items():
-        weeks.setdefault(week_of(key), {})["baseline_median_hours"] = (
-            None if median is None else median / HOUR
-        )
+    for key, stats in baseline.items():
+        if key is not TOTAL and stats.count:
+            weeks.setdefault(week_of(key), {})["baseline_median_hours"] = median_hours(stats)
     return [WeekPoint(week=week, **values) for week, values in sorted(weeks.items())]

@@ -247,6 +247,7 @@ def _write_reviews(
                     created_at=d.created_at,
                 )
             )
+            decision_rows[-1].stamp_from_result()  # bulk_create skips save()
     ensure(
         tally,
         "review tasks",

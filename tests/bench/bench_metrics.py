@@ -1,7 +1,7 @@
 # ruff: noqa: S608, T201 - a standalone script: prints its figures; SQL built from our own integers
 """Benchmark: the metrics dashboard's queries over 1,000,000 interviews (``--short``: 20,000).
 
-    .venv/bin/python tests/bench/bench_metrics.py [--short] [--interviews N] [--keep]
+    .venv/bin/python tests/bench/bench_metrics.py [--short] [--interviews N] [--keep] [--explain]
 
 Uses ``DATABASE_URL`` if set (its data is replaced!), else a PostgreSQL database of its own,
 ``screenbridge_bench_metrics`` on 127.0.0.1, created if missing. The data is generated set-based
@@ -14,7 +14,9 @@ signature failures. ``--keep`` reuses data of the same size from an earlier run.
 Prints the generation time and, for three selections (the dashboard's default 12 weeks, one role
 family over 12 weeks, all 1,095 days), the best and median of five timings of
 ``governance.metrics.compute`` plus the filter form: every query the dashboard runs.
-Target: under 1 s for the default view.
+Target: under 1 s for the default view. ``--explain`` first prints the ``EXPLAIN (ANALYZE,
+BUFFERS)`` execution time of each dashboard query (default view and one role family; with
+``BENCH_PLANS=1`` the plans too).
 """
 
 from __future__ import annotations
@@ -142,8 +144,8 @@ def _generate(interviews: int) -> float:
         (
             "candidates",
             f"""INSERT INTO integrations_candidate (connection_id, remote_id, first_name, last_name,
-                email, opted_out, consents, created_at, updated_at)
-            SELECT {ats.pk}, 'c' || i, 'First', 'Last' || i, '', false, '[]', now(), now()
+                email, opted_out, is_synthetic, consents, created_at, updated_at)
+            SELECT {ats.pk}, 'c' || i, 'First', 'Last' || i, '', false, false, '[]', now(), now()
             FROM generate_series(1, {apps}) i""",
         ),
         (
@@ -202,7 +204,7 @@ def _generate(interviews: int) -> float:
             "decisions",
             f"""INSERT INTO governance_decision (result_id, application_id, decided_by_id, outcome,
                 recommended_outcome, is_override, override_reason, override_text, card_opened_at,
-                created_at)
+                created_at, role_family_id, is_rehearsal)
             SELECT r.id, v.application_id, ({user_ids})[1 + mod(r.id, {RECRUITERS})],
                 CASE WHEN o THEN 'hold' ELSE 'advance' END, 'advance', o,
                 CASE WHEN o THEN 'other' ELSE '' END,
@@ -210,8 +212,9 @@ def _generate(interviews: int) -> float:
                 CASE WHEN {_h("v.id", 8, 100)} < 80
                      THEN v.first_decided_at - make_interval(secs => 30 + {_h("v.id", 7, 1800)})
                 END,
-                v.first_decided_at
+                v.first_decided_at, p.role_family_id, v.is_rehearsal
             FROM interviews_interviewresult r JOIN interviews_interview v ON v.id = r.interview_id
+            JOIN interviews_interviewplan p ON p.id = v.plan_id
             CROSS JOIN LATERAL (SELECT {_h("v.id", 5, 100)} < 15 AS o) x
             WHERE v.first_decided_at IS NOT NULL""",
         ),
@@ -337,12 +340,51 @@ def _time(label: str, runs: int, **filters: object) -> float:
     return median
 
 
+def _explain(label: str, **filters: object) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of every query ``compute`` runs: execution time and buffers."""
+    import datetime as dt
+    import re
+
+    from django.db import connection, reset_queries, transaction
+    from django.utils import timezone
+
+    from governance.metrics import MetricsFilters, compute
+    from governance.roles import HIRING_OPS_ADMIN
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username=f"bench-admin-{time.monotonic_ns()}", groups=[HIRING_OPS_ADMIN])
+    today = timezone.now().date()
+    since = today - dt.timedelta(weeks=12) + dt.timedelta(days=1)
+    reset_queries()
+    connection.force_debug_cursor = True
+    compute(MetricsFilters(since=since, until=today, **filters), viewer=admin)
+    connection.force_debug_cursor = False
+    statements = [q["sql"] for q in connection.queries if q["sql"].lstrip().startswith("SELECT")]
+    print(f"EXPLAIN (ANALYZE, BUFFERS), {label}:")
+    total = 0.0
+    for number, sql in enumerate(statements, 1):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL random_page_cost = 1.1")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        ms = float(re.search(r"Execution Time: ([0-9.]+) ms", plan).group(1))
+        total += ms
+        if os.environ.get("BENCH_PLANS"):
+            print(plan)
+        tables = re.findall(r'FROM "(\w+)"', sql)
+        print(f"  {number:>2}. {ms:9.1f} ms  {tables[0] if tables else ''}: {sql[:100]}")
+    print(f"  total execution {total:.1f} ms over {len(statements)} queries")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--short", action="store_true", help="20,000 interviews")
     parser.add_argument("--interviews", type=int, help="number of interviews to generate")
     parser.add_argument("--keep", action="store_true", help="reuse data of the same size")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each query")
     args = parser.parse_args()
     size = args.interviews or (20_000 if args.short else 1_000_000)
     _setup()
@@ -364,6 +406,9 @@ def main() -> None:
 
     from django.utils import timezone
 
+    if args.explain:
+        _explain("default 12 weeks")
+        _explain("one role family, 12 weeks", role_family_id=family.pk)
     target = _time("dashboard, default (12 weeks, everything)", args.runs)
     _time("dashboard, one role family, 12 weeks", args.runs, role_family_id=family.pk)
     _time(

@@ -108,3 +108,33 @@ def test_audit_events_are_append_only_through_the_orm() -> None:
 def test_legal_hold_needs_a_target() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         LegalHold.objects.create(reason="litigation", placed_by=UserFactory())
+
+
+@pytest.mark.parametrize("rehearsal", [False, True])
+def test_a_decision_carries_its_interviews_role_family_and_rehearsal_flag(rehearsal) -> None:
+    result = InterviewResultFactory(interview__is_rehearsal=rehearsal)
+    decision = DecisionFactory(result=result)
+    decision.refresh_from_db()
+    assert decision.role_family_id == result.interview.plan.role_family_id is not None
+    assert decision.is_rehearsal is rehearsal
+
+
+def test_the_backfill_fills_role_family_and_rehearsal_flag_of_older_decisions() -> None:
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module(
+        "governance.migrations.0010_backfill_decision_role_family_rehearsal"
+    )
+    rehearsal = DecisionFactory(result__interview__is_rehearsal=True)
+    plain = DecisionFactory()
+    # As rows made before the columns existed: bypass the immutability guard on purpose.
+    Decision.objects.update(role_family=None, is_rehearsal=False)
+    backfill.forwards(apps, None)
+    backfill.forwards(apps, None)  # safe to run twice
+    rows = dict(Decision.objects.values_list("pk", "is_rehearsal"))
+    assert rows == {rehearsal.pk: True, plain.pk: False}
+    for decision in (rehearsal, plain):
+        decision.refresh_from_db()
+        assert decision.role_family_id == decision.result.interview.plan.role_family_id
