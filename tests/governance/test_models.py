@@ -125,7 +125,7 @@ def test_the_backfill_fills_role_family_and_rehearsal_flag_of_older_decisions() 
     from django.apps import apps
 
     backfill = importlib.import_module(
-        "governance.migrations.0010_backfill_decision_role_family_rehearsal"
+        "governance.migrations.0011_backfill_decision_role_family_rehearsal"
     )
     rehearsal = DecisionFactory(result__interview__is_rehearsal=True)
     plain = DecisionFactory()

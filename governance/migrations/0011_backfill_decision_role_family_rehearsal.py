@@ -25,7 +25,7 @@ def forwards(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("governance", "0009_decision_role_family_rehearsal"),
+        ("governance", "0010_decision_role_family_rehearsal"),
     ]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("governance", "0008_backfill_metrics_stamps"),
+        ("governance", "0009_api_token"),
         ("integrations", "0005_writebackjob_created_index"),
         ("interviews", "0005_metrics_fields"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
