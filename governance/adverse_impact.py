@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 
 from governance import stats
+from governance.audit_views import spreadsheet_safe
 from governance.date_filters import day_bounds
 from governance.demographics import (
     RACE_ETHNICITY_LABELS,
@@ -355,7 +356,7 @@ def report_csv(reports: list[Report], *, generated_at: datetime) -> str:
                     [
                         report.metric_label,
                         table.title,
-                        _spreadsheet_safe(row.label),
+                        spreadsheet_safe(row.label),
                         row.n,
                         _fmt(float(row.rate) if row.rate is not None else None, 4),
                         _fmt(row.impact_ratio_value, 3),
@@ -371,7 +372,3 @@ def report_csv(reports: list[Report], *, generated_at: datetime) -> str:
                 + [""] * (len(CSV_HEADER) - 4)
             )
     return out.getvalue()
-
-
-def _spreadsheet_safe(value: str) -> str:
-    return "'" + value if value.startswith(("=", "+", "-", "@")) else value
