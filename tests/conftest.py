@@ -55,3 +55,14 @@ def bob(role_groups: None, requisition: Any) -> Any:
 @pytest.fixture
 def charlie(role_groups: None, other_requisition: Any) -> Any:
     return _recruiter_on("charlie", other_requisition)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """Each test starts with an empty cache: the API throttle keeps its history there, keyed by
+    user id, and ids are reused after rollbacks (SQLite), so history must not leak across tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
