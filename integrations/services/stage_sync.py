@@ -58,6 +58,7 @@ from integrations.connectors.base import (
     StageChange,
 )
 from integrations.connectors.payload import REQUISITION_PLACEHOLDER
+from integrations.db import retry_transient
 from integrations.models import (
     STAGE_ORDER,
     Application,
@@ -126,7 +127,9 @@ def inbound_event_process(*, event_id: int) -> InboundEvent:
         return event
     attempt = event.attempts
     try:
-        _event_apply(event, attempt=attempt)
+        retry_transient(
+            lambda: _event_apply(event, attempt=attempt), what=f"inbound event {event_id}"
+        )
     except ClaimLostError:
         logger.warning("inbound event %s was reclaimed while processing; rolled back", event_id)
     except Exception as exc:

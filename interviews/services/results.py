@@ -399,8 +399,11 @@ def interview_result_submit(
 
     with transaction.atomic():
         # Serializes submissions for one interview (versions, the one-current rule, the task).
+        # Only the interview row: FOR UPDATE on the joined plan and connection rows would
+        # serialize every result of a plan and deadlock with launches, whose foreign-key checks
+        # take KEY SHARE on the same plan row while they hold the audit-chain lock.
         locked = (
-            Interview.objects.select_for_update()
+            Interview.objects.select_for_update(of=("self",))
             .select_related("plan", "application__connection")
             .get(pk=interview.pk)
         )

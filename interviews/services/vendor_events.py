@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from integrations.connectors.base import Delivery, MalformedPayloadError
 from integrations.connectors.signing import json_object
+from integrations.db import retry_transient
 from integrations.queueing import enqueue_each
 from integrations.services import intake
 from integrations.services.intake import (
@@ -244,7 +245,9 @@ def vendor_event_process(*, event_id: int) -> VendorEvent | None:
         pk=event_id, status=VendorEventStatus.PROCESSING, attempts=attempt
     )
     try:
-        _event_apply(event, attempt=attempt)
+        retry_transient(
+            lambda: _event_apply(event, attempt=attempt), what=f"vendor event {event_id}"
+        )
     except _ClaimLostError:
         logger.warning("vendor event %s was reclaimed while processing; rolled back", event_id)
     except InterviewNotReadyError as exc:
