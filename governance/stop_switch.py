@@ -90,12 +90,15 @@ def active_stop(
         scope |= Q(scope=StopScope.PLAN, plan=plan)
     if vendor is not None:
         scope |= Q(scope=StopScope.VENDOR, vendor=vendor)
-    # Global first, then plan, then vendor: the broadest reason is the one reported.
-    switches = StopSwitch.objects.filter(scope, active=True).select_related(
-        "plan", "vendor", "switched_on_by"
-    )
+    # Global first, then plan, then vendor: the broadest reason is the one reported. Every
+    # launch and invitation asks, and the answer is almost always "none": a plain query, with
+    # the related rows loaded only for the switch that is found.
+    switches = list(StopSwitch.objects.filter(scope, active=True))
+    if not switches:
+        return None
     order = {StopScope.GLOBAL: 0, StopScope.PLAN: 1, StopScope.VENDOR: 2}
-    return min(switches, key=lambda s: order[s.scope], default=None)
+    found = min(switches, key=lambda s: order[s.scope])
+    return StopSwitch.objects.select_related("plan", "vendor", "switched_on_by").get(pk=found.pk)
 
 
 # -- switching on and off ----------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from integrations.models import (
@@ -27,25 +27,23 @@ def canonical_stage_for(
     A mapping by id wins; otherwise a mapping by name (rows without an id) matches when the
     names are equal ignoring case and whitespace.
     """
-    mappings = StageMapping.objects.filter(connection=connection)
-    if remote_stage_id:
-        by_id = (
-            mappings.filter(remote_stage_id=remote_stage_id)
-            .values_list("canonical_stage", flat=True)
-            .first()
-        )
-        if by_id:
-            return by_id
     normalized = normalize_stage_name(remote_stage_name)
+    wanted = Q()
+    if remote_stage_id:
+        wanted |= Q(remote_stage_id=remote_stage_id)
     if normalized:
-        by_name = (
-            mappings.filter(remote_stage_id="", normalized_name=normalized)
-            .values_list("canonical_stage", flat=True)
-            .first()
+        wanted |= Q(remote_stage_id="", normalized_name=normalized)
+    if not wanted:
+        return CanonicalStage.UNMAPPED
+    # One query for both rules (every stage change asks); the id match wins.
+    found = dict(
+        StageMapping.objects.filter(wanted, connection=connection).values_list(
+            "remote_stage_id", "canonical_stage"
         )
-        if by_name:
-            return by_name
-    return CanonicalStage.UNMAPPED
+    )
+    if remote_stage_id and found.get(remote_stage_id):
+        return found[remote_stage_id]
+    return found.get("") or CanonicalStage.UNMAPPED
 
 
 def unmapped_stages_list(

@@ -113,13 +113,17 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 class CeleryWorker:
-    """One ``celery worker`` subprocess (prefork, one child) bound to a private queue."""
+    """One ``celery worker`` subprocess (prefork, one child by default) bound to a private queue."""
+
+    concurrency = 1
 
     def __init__(self, broker_url: str, database_url: str, logdir: Path) -> None:
         self.broker_url = broker_url
         self.database_url = database_url
         self.queue = f"test-{uuid.uuid4().hex[:8]}"
         self.logdir = logdir
+        # Consumed in this order of priority (Redis, "queue_order_strategy": "priority").
+        self.queues: tuple[str, ...] = (self.queue,)
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -156,11 +160,11 @@ class CeleryWorker:
                 "--pool",
                 "prefork",
                 "--concurrency",
-                "1",
+                str(self.concurrency),
                 "--loglevel",
                 "INFO",
                 "--queues",
-                self.queue,
+                ",".join(self.queues),
                 "--hostname",
                 f"{self.queue}-{self.starts}@%h",
                 "--without-gossip",

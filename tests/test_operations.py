@@ -11,6 +11,11 @@ import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+QUEUE_VARIABLES = (
+    "SCREENBRIDGE_LAUNCH_QUEUE",
+    "SCREENBRIDGE_RESULTS_QUEUE",
+    "SCREENBRIDGE_WRITEBACK_QUEUE",
+)
 OPERATIONS = (BASE_DIR / "docs" / "operations.md").read_text()
 BENCHES = sorted((BASE_DIR / "tests" / "bench").glob("bench_*.py"))
 
@@ -49,17 +54,19 @@ def test_every_test_cited_in_the_operations_guide_exists() -> None:
             assert f"def {name}(" in source, f"{path}::{name} does not exist"
 
 
-def test_inbound_and_writeback_tasks_can_be_routed_to_queues_of_their_own() -> None:
+def test_launch_results_and_writeback_tasks_can_be_routed_to_queues_of_their_own() -> None:
     script = (
         "import django; django.setup()\n"
         "from config.celery import app\n"
         "for name in ('integrations.process_inbound_event', 'interviews.process_vendor_event',\n"
-        "             'integrations.relay_writebacks', 'interviews.invite'):\n"
+        "             'integrations.relay_writebacks', 'interviews.invite',\n"
+        "             'interviews.sweep'):\n"
         "    print(name, app.amqp.router.route({}, name)['queue'].name)\n"
+        "print('order', app.conf.broker_transport_options['queue_order_strategy'])\n"
     )
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.test")
-    env.pop("SCREENBRIDGE_INBOUND_QUEUE", None)
-    env.pop("SCREENBRIDGE_WRITEBACK_QUEUE", None)
+    for name in QUEUE_VARIABLES:
+        env.pop(name, None)
 
     def routes(**extra: str) -> dict[str, str]:
         out = subprocess.run(
@@ -73,11 +80,19 @@ def test_inbound_and_writeback_tasks_can_be_routed_to_queues_of_their_own() -> N
         ).stdout
         return dict(line.split() for line in out.splitlines())
 
-    split = routes(SCREENBRIDGE_INBOUND_QUEUE="inbound", SCREENBRIDGE_WRITEBACK_QUEUE="writeback")
+    split = routes(
+        SCREENBRIDGE_LAUNCH_QUEUE="launch",
+        SCREENBRIDGE_RESULTS_QUEUE="results",
+        SCREENBRIDGE_WRITEBACK_QUEUE="writeback",
+    )
     assert split == {
-        "integrations.process_inbound_event": "inbound",
-        "interviews.process_vendor_event": "inbound",
+        "integrations.process_inbound_event": "launch",
+        "interviews.invite": "launch",
+        "interviews.process_vendor_event": "results",
         "integrations.relay_writebacks": "writeback",
-        "interviews.invite": "celery",
+        "interviews.sweep": "celery",
+        "order": "priority",
     }
-    assert set(routes().values()) == {"celery"}
+    default = routes()
+    assert default.pop("order") == "priority"
+    assert set(default.values()) == {"celery"}

@@ -227,7 +227,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers a task not acknowledged within this many seconds (worker lost for good).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # A worker consuming several queues (-Q launch,results,writeback,celery) always takes the
+    # next message from the first non-empty queue in that order, so a burst of results and
+    # writebacks never delays an invitation (Redis; kombu's default is round robin).
+    "queue_order_strategy": "priority",
 }
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # Enqueueing happens in request paths (webhooks): fail fast when the broker is down — stored
@@ -242,15 +246,15 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # Eager mode is for the demo and tests only (see README); production runs real workers.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = CELERY_TASK_ALWAYS_EAGER
-# Optional separate queues (docs/operations.md, "Scaling out"): inbound processing (ATS and vendor
-# events) and writebacks each on a queue of their own, consumed by their own workers. Unset:
-# everything goes to CELERY_TASK_DEFAULT_QUEUE.
+# Optional separate queues (docs/operations.md, "Queues and priorities"): each set variable
+# routes its tasks to a queue of that name. Unset: everything goes to CELERY_TASK_DEFAULT_QUEUE.
+# - launch: stage changes and invitations, what a candidate is waiting for;
+# - results: vendor events (results arriving, interviews ending);
+# - writeback: the relay that sends results to the ATS.
 CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {}
 for _queue_env, _task_names in (
-    (
-        "SCREENBRIDGE_INBOUND_QUEUE",
-        ("integrations.process_inbound_event", "interviews.process_vendor_event"),
-    ),
+    ("SCREENBRIDGE_LAUNCH_QUEUE", ("integrations.process_inbound_event", "interviews.invite")),
+    ("SCREENBRIDGE_RESULTS_QUEUE", ("interviews.process_vendor_event",)),
     ("SCREENBRIDGE_WRITEBACK_QUEUE", ("integrations.relay_writebacks",)),
 ):
     if _queue := env.str(_queue_env, default=""):

@@ -1,9 +1,12 @@
 """The whole pipeline with one Celery worker: stage changes → invitations → results → writebacks.
 
     .venv/bin/python tests/bench/bench_pipeline.py [--short] [--events N] [--rate 50]
+        [--concurrency 2]
 
 The app runs under gunicorn on PostgreSQL with a private Redis and ONE Celery worker (prefork,
-concurrency 1). A loopback ATS (tests/ats_server.py) receives the writebacks; a loopback vendor
+``--concurrency`` pool processes, 1 by default) deployed as docs/operations.md recommends for a
+single worker: the launch, results and writeback queues, consumed in that order of priority.
+A loopback ATS (tests/ats_server.py) receives the writebacks; a loopback vendor
 answers each invitation and, 0.2 s later, posts a signed result to the portal's vendor webhook.
 Signed Greenhouse stage changes into the AI interview stage are sent at ``--rate`` per second
 (50 by default; 10,000 events; ``--short``: 20 events at ``--rate 10``).
@@ -35,6 +38,11 @@ from _support import BASE_DIR, bench_database_url, figure, percentile, say
 FIXTURE = BASE_DIR / "tests" / "fixtures" / "greenhouse" / "candidate_stage_change.json"
 VENDOR_SIGNING_KEY = "whsec_c2NyZWVuYnJpZGdlLXRvLXZlbmRvci1rZXktMDE="
 GH_SECRET = "bench-pipeline-greenhouse-secret"
+QUEUES = {
+    "SCREENBRIDGE_LAUNCH_QUEUE": "launch",
+    "SCREENBRIDGE_RESULTS_QUEUE": "results",
+    "SCREENBRIDGE_WRITEBACK_QUEUE": "writeback",
+}
 
 
 def _setup_django(database_url: str) -> None:
@@ -140,6 +148,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, help="stage changes to send")
     parser.add_argument("--rate", type=float, default=50.0, help="stage changes per second")
     parser.add_argument("--drain-timeout", type=float, default=None, help="seconds to wait")
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="pool processes of the one worker"
+    )
     args = parser.parse_args()
     events = args.events or (20 if args.short else 10_000)
     if args.short and args.rate == parser.get_default("rate"):
@@ -152,8 +163,10 @@ def main() -> None:
     from tests.processes import CeleryWorker, Gunicorn, RedisServer, migrate
 
     class BenchWorker(CeleryWorker):
+        concurrency = args.concurrency
+
         def env(self) -> dict[str, str]:
-            env = super().env()
+            env = super().env() | QUEUES
             env["CELERY_VISIBILITY_TIMEOUT"] = "3600"
             env["DJANGO_LOG_LEVEL"] = "WARNING"
             return env
@@ -166,12 +179,18 @@ def main() -> None:
     ats = AtsServer().start()
     vendor_server = AtsServer().start()
     worker = BenchWorker(redis.url, database_url, workdir)
-    env = dict(os.environ) | {
-        "CELERY_BROKER_URL": redis.url,
-        "CELERY_TASK_DEFAULT_QUEUE": worker.queue,
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(BASE_DIR),
-    }
+    # The deployment of docs/operations.md for one worker: every queue, launch first.
+    worker.queues = (*QUEUES.values(), worker.queue)
+    env = (
+        dict(os.environ)
+        | QUEUES
+        | {
+            "CELERY_BROKER_URL": redis.url,
+            "CELERY_TASK_DEFAULT_QUEUE": worker.queue,
+            "DJANGO_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(BASE_DIR),
+        }
+    )
     server = Gunicorn(env, workdir, workers=2, threads=4)
     results_pool = ThreadPoolExecutor(max_workers=8)
     invited_at: dict[str, float] = {}

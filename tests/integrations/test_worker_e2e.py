@@ -149,3 +149,34 @@ def test_a_worker_killed_while_processing_loses_no_event_and_applies_it_once(
     assert application.remote_stage_name == "Phone Screen"
     assert application.requisition.remote_id == POSTING
     assert "WorkerLostError" in celery_worker.log() or "SIGKILL" in celery_worker.log()
+
+
+def test_a_worker_on_several_queues_takes_the_launch_queue_first(
+    celery_worker: CeleryWorker,
+) -> None:
+    """Results and writebacks queued first never delay a stage change queued after them (the
+    ``priority`` queue order; kombu's default would take the queues in turn)."""
+    from integrations import tasks
+
+    launch_queue = f"{celery_worker.queue}-launch"
+    celery_worker.stop()
+    for _ in range(6):
+        tasks.relay_writebacks_task.apply_async(queue=celery_worker.queue)
+    for _ in range(2):  # ids of no event: the task logs and returns
+        tasks.process_inbound_event_task.apply_async(args=[0], queue=launch_queue)
+
+    celery_worker.queues = (launch_queue, celery_worker.queue)
+    celery_worker.start()
+    wait_for(
+        lambda: celery_worker.log().count(" succeeded in ") == 8,
+        what="the worker to run all eight tasks",
+    )
+    ran = [
+        line.split("Task ", 1)[1].split("[", 1)[0]
+        for line in celery_worker.log().splitlines()
+        if " succeeded in " in line
+    ]
+    # Round robin would run launch, writeback, launch, writeback, ...
+    assert (
+        ran == ["integrations.process_inbound_event"] * 2 + ["integrations.relay_writebacks"] * 6
+    ), ran
