@@ -226,6 +226,12 @@ def test_interviews_results_and_reviews_are_consistent() -> None:
         assert all(len(bullet) <= 280 for bullet in result.summary_bullets)
         assert result.report_url.startswith("https://vendor.example/reports/")
         assert result.competency_scores.count() == plan.competencies.count()
+        # The interview's copy of its current (only) result, which the metrics group by.
+        assert (result.interview.current_band, result.interview.current_score) == (
+            result.band,
+            result.score,
+        )
+    assert not Interview.objects.filter(results=None, current_band__isnull=False).exists()
     # One open (or claimed) task per interview at most; every done task has its decision.
     open_tasks = ReviewTask.objects.filter(status__in=["open", "claimed"])
     assert open_tasks.count() == open_tasks.values("interview").distinct().count()

@@ -123,6 +123,9 @@ def write_interviews(
                 expires_at=spec.expires_at,
                 ended_at=spec.ended_at,
                 failure_reason=spec.failure_reason,
+                # Its one result's copy (InterviewResult.save stamps it; bulk_create does not).
+                current_band=spec.result.band if spec.result else None,
+                current_score=spec.result.score if spec.result else None,
                 # The interview was created when the application reached the trigger stage.
                 created_at=spec.stage_entered_at,
             )

@@ -39,6 +39,7 @@ from interviews.models.records import (
     ReviewReason,
     ReviewStatus,
     ReviewTask,
+    stamp_current_result,
 )
 from interviews.models.rehearsals import (
     RehearsalCandidate,
@@ -79,5 +80,6 @@ __all__ = [
     "VendorKind",
     "WritebackFieldMapping",
     "default_band_thresholds",
+    "stamp_current_result",
     "validate_band_thresholds",
 ]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from integrations.models import (
@@ -94,6 +95,15 @@ class Interview(models.Model):
         null=True, blank=True, editable=False, help_text="When the first human decision was made."
     )
     failure_reason = models.TextField(blank=True)
+    # Copies of the current result's band and score, kept by InterviewResult.save/delete
+    # (stamp_current_result) so the metrics group interviews by band without joining every
+    # result. NULL: no current result.
+    current_band = models.CharField(  # noqa: DJ001 - NULL (no result) is not a band ""
+        max_length=40, null=True, blank=True, editable=False
+    )
+    current_score = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -197,6 +207,38 @@ class InterviewResult(models.Model):
         return (
             f"Result v{self.version} of interview {self.interview_id}: {self.score} ({self.band})"
         )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        fields = kwargs.get("update_fields")
+        if fields is not None and not set(fields) & STAMPED_FROM:
+            return  # e.g. artifacts deleted: nothing the interview copies changed
+        stamp_current_result(Interview.objects.filter(pk=self.interview_id))
+        if self.is_current and type(self).interview.is_cached(self):
+            # The caller's interview instance too, so a later full save keeps the stamp.
+            self.interview.current_band, self.interview.current_score = self.band, self.score
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        stamp_current_result(Interview.objects.filter(pk=self.interview_id))
+        return deleted
+
+
+# The result fields an interview's stamp depends on (a save touching none of them keeps it).
+STAMPED_FROM = frozenset({"interview", "interview_id", "is_current", "band", "score"})
+
+
+def stamp_current_result(interviews: models.QuerySet[Interview]) -> int:
+    """Copy each interview's current result's band and score onto it (NULL: none); one UPDATE.
+
+    Called on every save and delete of a result; bulk inserts (demo data) and queryset updates
+    of ``is_current`` must call it themselves.
+    """
+    current = InterviewResult.objects.filter(interview=OuterRef("pk"), is_current=True)
+    return interviews.update(
+        current_band=Subquery(current.values("band")[:1]),
+        current_score=Subquery(current.values("score")[:1]),
+    )
 
     @property
     def is_flagged(self) -> bool:

@@ -7,9 +7,10 @@ Uses ``DATABASE_URL`` if set (its data is replaced!), else a PostgreSQL database
 ``screenbridge_bench_metrics`` on 127.0.0.1, created if missing. The data is generated set-based
 (``INSERT ... SELECT generate_series``) in time order, as rows are appended in real life (so a
 date range is a contiguous part of each table), with the related rows the queries read: candidates,
-applications, interviews over 900 days, results, decisions with overrides, score-card view
-events, stage history (pilot and baseline), writebacks with failed attempts, review tasks and
-signature failures. ``--keep`` reuses data of the same size from an earlier run.
+applications, interviews over 900 days (with their current result's band and score stamped),
+results, decisions with overrides, score-card view events, stage history (pilot and baseline),
+writebacks with failed attempts, review tasks and signature failures. ``--keep`` reuses data of
+the same size from an earlier run.
 
 Prints the generation time and, for three selections (the dashboard's default 12 weeks, one role
 family over 12 weeks, all 1,095 days), the best and median of five timings of
@@ -170,7 +171,7 @@ def _generate(interviews: int) -> float:
                 vendor_id, launch_source, callback_url, reminders_sent, vendor_reference,
                 invite_url, is_rehearsal, stage_entered_at, invited_at, invite_attempts,
                 started_at, completed_at, expires_at, ended_at, failure_reason, created_at,
-                updated_at, first_decided_at)
+                updated_at, first_decided_at, current_score, current_band)
             SELECT i, ({pplan})[1 + mod(i, {n_preq})],
                 CASE WHEN h < 70 THEN 'completed' WHEN h < 80 THEN 'expired'
                      WHEN h < 84 THEN 'failed' WHEN h < 88 THEN 'cancelled'
@@ -181,24 +182,26 @@ def _generate(interviews: int) -> float:
                 t, t,
                 -- first_decided_at: the decision generated below (75 % of completed ones)
                 CASE WHEN h < 70 AND {_h("i", 6, 100)} < 75
-                     THEN t + make_interval(secs => 3600 + {_h("i", 4, 72 * 3600)}) END
+                     THEN t + make_interval(secs => 3600 + {_h("i", 4, 72 * 3600)}) END,
+                -- the current result's score and band, stamped (the results copy them below)
+                s, CASE WHEN s >= 80 THEN 'strong' WHEN s >= 65 THEN 'proceed'
+                        WHEN s >= 50 THEN 'borderline' WHEN s >= 0 THEN 'insufficient_evidence'
+                   END
             FROM (SELECT i, {_h("i", 1, 100)} AS h,
+                         CASE WHEN {_h("i", 1, 100)} < 70 THEN {_h("i", 3, 100)} END AS s,
                          now() - make_interval(secs => ({interviews} - i)::float8 * {pilot_secs}
                              / {interviews} + {_h("i", 2, 3600)}) AS t
                   FROM generate_series(1, {interviews}) i) g""",
         ),
         (
             "results",
-            f"""INSERT INTO interviews_interviewresult (interview_id, version, is_current, score,
+            """INSERT INTO interviews_interviewresult (interview_id, version, is_current, score,
                 band, band_thresholds, confidence, summary_bullets, flags, transcript_url,
                 recording_url, report_url, artifact_retention_class, raw_payload,
                 raw_payload_retention_class, received_at)
-            SELECT id, 1, true, s,
-                CASE WHEN s >= 80 THEN 'strong' WHEN s >= 65 THEN 'proceed'
-                     WHEN s >= 50 THEN 'borderline' ELSE 'insufficient_evidence' END,
-                '[]', 0.9, '[]', '[]', '', '', '', 'sensitive', '{{}}', 'raw_vendor', completed_at
-            FROM (SELECT id, completed_at, {_h("id", 3, 100)} AS s FROM interviews_interview
-                  WHERE status = 'completed') r""",
+            SELECT id, 1, true, current_score, current_band,
+                '[]', 0.9, '[]', '[]', '', '', '', 'sensitive', '{}', 'raw_vendor', completed_at
+            FROM interviews_interview WHERE status = 'completed'""",
         ),
         (
             "decisions",

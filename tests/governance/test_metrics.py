@@ -150,6 +150,38 @@ def test_pass_through_per_band_with_speed_beside_it(world) -> None:
     assert base.reached == {"hiring_manager_review": 2, "onsite": 2, "offer": 1, "hired": 1}
 
 
+def test_a_rescored_interview_counts_under_its_new_band_only(world) -> None:
+    from decimal import Decimal
+
+    from interviews.models import InterviewResult
+    from tests.factories import InterviewResultFactory
+
+    # I2 (proceed, 70) gets a second result of 90: what interview_result_submit does.
+    v1 = InterviewResult.objects.get(
+        interview__plan__role_family=world.support, score=Decimal("70.00")
+    )
+    InterviewResult.objects.filter(pk=v1.pk).update(is_current=False)
+    InterviewResultFactory(interview=v1.interview, version=2, score=Decimal("90.00"))
+
+    report = _report(world)
+    strong, proceed, _borderline = report.pilot.pass_through
+    # strong: I1 and I2 (HM review, then rejected); time to screen [4, 10] → median 7 h.
+    assert (strong.band, strong.candidates, strong.time_to_screen_hours.median) == (
+        "strong",
+        2,
+        pytest.approx(7),
+    )
+    assert list(strong.reached.values()) == [2, 1, 1, 1]  # HM review, onsite, offer, hired
+    # proceed: I3 alone (HM review, onsite), 24 h.
+    assert (proceed.band, proceed.candidates, proceed.time_to_screen_hours.median) == (
+        "proceed",
+        1,
+        pytest.approx(24),
+    )
+    assert list(proceed.reached.values()) == [1, 1, 0, 0]
+    assert report.pilot.completion.completed == 4  # a new version is not a new interview
+
+
 def test_weekly_trends(world) -> None:
     weeks = {point.week.isoformat(): point for point in _report(world).weekly}
     assert sorted(weeks) == ["2026-03-02", "2026-03-09", "2026-03-16"]
