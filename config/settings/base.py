@@ -234,6 +234,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "queue_order_strategy": "priority",
 }
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Without this, Celery's Django fixup closes every database connection before and after every
+# task. Set, it closes them only every this many tasks, and config/celery.py applies Django's
+# own rule (CONN_MAX_AGE, broken connections) around each task instead.
+CELERY_DB_REUSE_MAX = 1000
 # Enqueueing happens in request paths (webhooks): fail fast when the broker is down — stored
 # rows are picked up by the periodic sweeper/relay instead of blocking the sender.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
