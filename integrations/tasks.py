@@ -23,7 +23,7 @@ def process_inbound_event_task(event_id: int) -> None:
     from integrations.services.stage_sync import inbound_event_process
 
     try:
-        inbound_event_process(event_id=event_id)
+        inbound_event_process(event_id=event_id, reload=False)
     except InboundEvent.DoesNotExist:
         # Deleted (e.g. by retention) between enqueue and run: nothing left to do.
         logger.warning("inbound event %s no longer exists", event_id)

@@ -21,7 +21,7 @@ def process_vendor_event_task(event_id: int) -> None:
     """Apply one stored vendor webhook delivery (services.vendor_events)."""
     from interviews.services.vendor_events import vendor_event_process
 
-    vendor_event_process(event_id=event_id)
+    vendor_event_process(event_id=event_id, reload=False)
 
 
 @shared_task(name="interviews.expire_and_remind", ignore_result=True)

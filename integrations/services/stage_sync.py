@@ -110,11 +110,12 @@ class StageChangeResult:
 # -- processing one delivery -------------------------------------------------------------------
 
 
-def inbound_event_process(*, event_id: int) -> InboundEvent:
+def inbound_event_process(*, event_id: int, reload: bool = True) -> InboundEvent:
     """Normalize and apply one stored delivery; safe to run any number of times.
 
-    Returns the event with its resulting status. Raises ``InboundEvent.DoesNotExist`` only for
-    an id that does not exist; every other problem ends in status ``failed``.
+    Returns the event with its resulting status (``reload=False``: as claimed, without reading
+    the outcome back; the task does not look). Raises ``InboundEvent.DoesNotExist`` only for an
+    id that does not exist; every other problem ends in status ``failed``.
     """
     claimed = InboundEvent.objects.filter(pk=event_id, status__in=CLAIMABLE_STATUSES).update(
         status=InboundEventStatus.PROCESSING,
@@ -138,7 +139,8 @@ def inbound_event_process(*, event_id: int) -> InboundEvent:
         InboundEvent.objects.filter(
             pk=event_id, status=InboundEventStatus.PROCESSING, attempts=attempt
         ).update(status=InboundEventStatus.FAILED, error=error, processed_at=None)
-    event.refresh_from_db()
+    if reload:
+        event.refresh_from_db()
     return event
 
 
@@ -255,7 +257,9 @@ def stage_change_apply(
     if change.outcome and change.outcome not in OUTCOMES:
         raise MalformedPayloadError(f"unknown outcome {change.outcome!r}")
     key = _ordering_key(change, event)
-    with transaction.atomic():
+    # The outer block needs no savepoint of its own: the inner one keeps a lost insert race
+    # retryable, and any other error leaves through the caller's transaction anyway.
+    with transaction.atomic(savepoint=False):
         try:
             with transaction.atomic():
                 return _apply(connection, change, event, key)

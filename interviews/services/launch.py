@@ -68,7 +68,7 @@ from interviews.models import (
     Vendor,
     VendorKind,
 )
-from interviews.services.lifecycle import clip_text, interview_cancel
+from interviews.services.lifecycle import clip_text, interview_cancel, interview_invite
 from interviews.services.membership import requisition_role_family_resolve
 
 logger = logging.getLogger(__name__)
@@ -231,30 +231,29 @@ def application_stage_changed_handle(
     Returns the interviews launched by this call (none for a duplicate). See the module
     docstring for the rules.
     """
-    try:
-        application = Application.objects.select_related(
-            "candidate", "requisition", "connection"
-        ).get(pk=application.pk)
-    except Application.DoesNotExist:
-        logger.warning("stage change for application %s, which no longer exists", application.pk)
-        return []
-    family = requisition_role_family_resolve(requisition=application.requisition)
-
     with transaction.atomic():
-        current = (
-            Application.objects.select_for_update()
+        # The application as it is now, locked: a newer stage change waits for this one.
+        fresh = (
+            Application.objects.select_for_update(of=("self",))
+            .select_related("candidate", "requisition", "connection")
             .filter(pk=application.pk)
-            .values_list("canonical_stage", flat=True)
             .first()
         )
-        if current != new:
+        if fresh is None:
+            logger.warning(
+                "stage change for application %s, which no longer exists", application.pk
+            )
+            return []
+        application = fresh
+        if application.canonical_stage != new:
             logger.info(
                 "application %s is in %s now, not %s: the newer change decides",
                 application.pk,
-                current,
+                application.canonical_stage,
                 new,
             )
             return []
+        family = requisition_role_family_resolve(requisition=application.requisition)
         _interviews_cancel_for_stage(application, new)
         if new in OUTCOMES or new == CanonicalStage.UNMAPPED:
             return []
@@ -391,24 +390,23 @@ def interview_launch(
         "stage_entered_at": stage_entered_at or application.stage_entered_at,
     }
     try:
+        # Insert first (callers have checked that there is none, so this is the usual case);
+        # the one-interview-per-application-and-plan constraint catches a duplicate call or a
+        # concurrent launch, and the savepoint keeps the caller's transaction usable.
         with transaction.atomic():
-            interview, created = Interview.objects.get_or_create(
-                application=application, plan=plan, defaults=defaults
+            interview = Interview.objects.create(application=application, plan=plan, **defaults)
+            audit.record(
+                actor=f"system:{source}",
+                action="interview.launch",
+                target=interview,
+                changes={"plan": plan.pk, "source": source, "rehearsal": interview.is_rehearsal},
             )
-            if created:
-                audit.record(
-                    actor=f"system:{source}",
-                    action="interview.launch",
-                    target=interview,
-                    changes={
-                        "plan": plan.pk,
-                        "source": source,
-                        "rehearsal": interview.is_rehearsal,
-                    },
-                )
+        created = True
     except IntegrityError:
-        # The constraint caught a concurrent launch: that worker's interview is the one.
-        interview, created = Interview.objects.get(application=application, plan=plan), False
+        existing = Interview.objects.filter(application=application, plan=plan).first()
+        if existing is None:
+            raise  # another constraint: not a duplicate launch
+        interview, created = existing, False
     if created:
         logger.info(
             "launched interview %s for application %s under plan %s (%s)",
@@ -422,6 +420,24 @@ def interview_launch(
 
 
 def _invite_enqueue(interview_id: int) -> None:
+    """After the launch commits: send the invitation now in a worker, else enqueue it.
+
+    In a worker task (a stage change being processed) the invitation is sent right here: the
+    candidate is waiting, and a task of its own would only add a broker round trip and a queue
+    wait behind the rest of a bulk move. Anywhere else (a web request, a command) the
+    invitation task is enqueued. Both go through :func:`interview_invite`, which claims the
+    interview first, so a send is never doubled.
+    """
+    if _in_worker_task():
+        try:
+            interview_invite(interview_id=interview_id)
+            return
+        except Exception:
+            logger.warning(
+                "sending the invitation of interview %s failed in this task; enqueued instead",
+                interview_id,
+                exc_info=True,
+            )
     try:
         tasks.interview_invite_task.delay(interview_id)
     except Exception:
@@ -433,6 +449,13 @@ def _invite_enqueue(interview_id: int) -> None:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _in_worker_task() -> bool:
+    """True inside a task a Celery worker is running (not an eager call in the demo or tests)."""
+    from celery import current_task
+
+    return bool(current_task) and not getattr(current_task.request, "is_eager", False)
 
 
 def _as_list(value: Any) -> list[str]:

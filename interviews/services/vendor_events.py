@@ -221,10 +221,11 @@ def storable_delivery_id(value: str) -> str:
 # -- processing --------------------------------------------------------------------------------
 
 
-def vendor_event_process(*, event_id: int) -> VendorEvent | None:
+def vendor_event_process(*, event_id: int, reload: bool = True) -> VendorEvent | None:
     """Apply one stored delivery; safe to run any number of times.
 
-    Returns the event with its resulting status, or ``None`` when it no longer exists (deleted
+    Returns the event with its resulting status (``reload=False``: as claimed, without reading
+    the outcome back; the task does not look), or ``None`` when it no longer exists (deleted
     between enqueue and run). Nothing raises: every problem ends in ``failed`` (or ``received``
     again while the interview's invitation is still being recorded).
     """
@@ -261,7 +262,8 @@ def vendor_event_process(*, event_id: int) -> VendorEvent | None:
         error = _error_text(exc)
         logger.warning("vendor event %s failed: %s", event_id, error, exc_info=True)
         still_mine.update(status=VendorEventStatus.FAILED, error=error, processed_at=None)
-    event.refresh_from_db()
+    if reload:
+        event.refresh_from_db()
     return event
 
 

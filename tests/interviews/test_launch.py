@@ -55,7 +55,13 @@ from tests.factories import (
     StopSwitchFactory,
     UserFactory,
 )
-from tests.helpers import admin_switch_off, admin_switch_on_for_plan, postgres_only, run_in_threads
+from tests.helpers import (
+    RecordingTask,
+    admin_switch_off,
+    admin_switch_on_for_plan,
+    postgres_only,
+    run_in_threads,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +172,56 @@ def test_the_invitation_goes_out_after_commit(django_capture_on_commit_callbacks
     interview = Interview.objects.get()
     assert vendor_calls.invites == [interview.pk]
     assert interview.status == InterviewStatus.INVITED
+
+
+@pytest.mark.parametrize("in_worker", [True, False])
+def test_a_worker_sends_the_invitation_itself_anything_else_enqueues_it(
+    in_worker, monkeypatch, django_capture_on_commit_callbacks, vendor_calls
+):
+    """A stage change processed by a worker invites in the same task (no second task, no
+    queue wait behind the rest of a bulk move); a launch from a web request enqueues it."""
+    from interviews.services import launch as launch_service
+
+    recorder = RecordingTask()
+    monkeypatch.setattr(tasks, "interview_invite_task", recorder)
+    monkeypatch.setattr(launch_service, "_in_worker_task", lambda: in_worker)
+    plan = InterviewPlanFactory()
+    application = applicant(plan)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        move(application, AI)
+
+    interview = Interview.objects.get()
+    if in_worker:
+        assert vendor_calls.invites == [interview.pk]
+        assert interview.status == InterviewStatus.INVITED
+        assert recorder.enqueued == []
+    else:
+        assert vendor_calls.invites == []
+        assert interview.status == InterviewStatus.PENDING
+        assert recorder.enqueued == [interview.pk]
+
+
+def test_an_invitation_that_cannot_be_sent_in_the_worker_task_is_enqueued(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from interviews.services import launch as launch_service
+
+    recorder = RecordingTask()
+    monkeypatch.setattr(tasks, "interview_invite_task", recorder)
+    monkeypatch.setattr(launch_service, "_in_worker_task", lambda: True)
+
+    def database_gone(*, interview_id: int) -> None:
+        raise launch_service.IntegrityError("simulated failure before the claim")
+
+    monkeypatch.setattr(launch_service, "interview_invite", database_gone)
+    plan = InterviewPlanFactory()
+    application = applicant(plan)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        move(application, AI)
+
+    assert recorder.enqueued == [Interview.objects.get().pk]
 
 
 @pytest.mark.parametrize("synthetic", [False, True])
