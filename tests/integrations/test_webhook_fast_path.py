@@ -189,6 +189,42 @@ def test_ledger_insert_with_a_failing_guard_stores_nothing() -> None:
     assert not InboundEvent.objects.exists()
 
 
+def test_a_duplicate_whose_guard_fails_is_no_duplicate_but_a_guard_failure() -> None:
+    gh = connection_for("greenhouse")
+    fields = {"action": "x", "raw_body": "{}", "status": InboundEventStatus.RECEIVED}
+    lookup = {"connection": gh, "delivery_id": "d"}
+    intake.ledger_insert(InboundEvent, lookup=lookup, **fields)
+    holds = intake.Guard.exists(AtsConnection.objects.filter(pk=gh.pk, active=True))
+    fails = intake.Guard.exists(AtsConnection.objects.filter(pk=gh.pk, active=False))
+
+    found, created = intake.ledger_insert(InboundEvent, lookup=lookup, guard=holds, **fields)
+    assert (found.delivery_id, created) == ("d", False)
+    with pytest.raises(intake.GuardFailedError):
+        intake.ledger_insert(InboundEvent, lookup=lookup, guard=fails, **fields)
+    assert InboundEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_the_prebuilt_insert_is_the_one_the_compiler_builds(guarded: bool) -> None:
+    gh = connection_for("greenhouse")
+    guard = intake.Guard.exists(AtsConnection.objects.filter(pk=gh.pk)) if guarded else None
+    event = InboundEvent(
+        connection=gh,
+        delivery_id="d",
+        action="candidate_stage_change",
+        raw_body='{"a": 1}',
+        headers={"signature": "sha256 00"},
+        status=InboundEventStatus.RECEIVED,
+    )
+    key = ["connection", "delivery_id"]
+
+    prebuilt = intake._insert_unless_duplicate_sql(event, "default", key=key, guard=guard)
+    compiled = intake._compiled_insert_sql(event, "default", key=key, guard=guard)
+
+    assert prebuilt[0] == compiled[0]
+    assert [str(value) for value in prebuilt[1]] == [str(value) for value in compiled[1]]
+
+
 # -- crypto and broker ---------------------------------------------------------------------------
 
 
