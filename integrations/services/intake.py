@@ -68,6 +68,7 @@ def inbound_event_store(
     body: bytes,
     headers: Mapping[str, str],
     guard: Guard | None = None,
+    enqueue_duplicate: bool = False,
 ) -> tuple[InboundEvent, bool]:
     """Store one authentic delivery unless it is already stored; return ``(event, created)``.
 
@@ -76,6 +77,8 @@ def inbound_event_store(
     caller's transaction, if any, goes on. Processing is enqueued on commit for a new event
     only (right away when the caller runs in autocommit). ``guard``: see :func:`ledger_insert`
     (GuardFailedError). Raises MalformedPayloadError when the body is not UTF-8 text.
+    ``enqueue_duplicate``: enqueue processing for a duplicate too (a store repeated after a lost
+    connection cannot tell whether the lost attempt committed; the task is idempotent).
     """
     raw_body = decode_body(body)
     delivery_id = storable_delivery_id(delivery.delivery_id, max_length=_DELIVERY_ID_LENGTH)
@@ -96,6 +99,8 @@ def inbound_event_store(
             connection.slug,
             event.pk,
         )
+        if enqueue_duplicate:
+            enqueue_after_commit(process_inbound_event_task, event.pk, what="Inbound event")
         return event, False
     enqueue_after_commit(process_inbound_event_task, event.pk, what="Inbound event")
     return event, True

@@ -7,8 +7,10 @@ deactivated connection or a renamed slug takes effect on the very next delivery.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
+import psycopg
 import pytest
 import redis
 from django.db import IntegrityError, connection
@@ -17,10 +19,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from integrations import broker, crypto, webhooks
+from integrations.connectors.base import Delivery
 from integrations.models import AtsConnection, InboundEvent, InboundEventStatus, SignatureFailure
 from integrations.services import intake
 from tests.helpers import RecordingTask
 from tests.integrations.test_signatures import connection_for, fixture_body, signed
+from tests.processes import _database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +157,49 @@ def test_a_ping_on_a_cached_connection_is_answered_only_while_it_is_active(
     response = client.post(url, data=body, content_type="application/json", headers=headers)
 
     assert response.status_code == 404
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="terminates a PostgreSQL backend")
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_since_the_last_request_is_replaced_without_a_503(
+    client: Client, task: RecordingTask
+) -> None:
+    """The cached path skips the per-request health check (``SELECT 1``); its INSERT finding
+    the connection dead (a PostgreSQL restart) stores the delivery on a new one instead."""
+    gh = connection_for("greenhouse", slug="gh-lost")
+    assert deliver(client, gh.slug, "before").status_code == 200
+    backend = connection.connection.info.backend_pid
+    with psycopg.connect(_database_url(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+    # What Django does when a request starts (the test client leaves it out): the reused
+    # connection is due for a health check again.
+    connection.close_if_unusable_or_obsolete()
+    assert not connection.health_check_done
+
+    response = deliver(client, gh.slug, "after")
+
+    assert response.status_code == 200
+    event = InboundEvent.objects.get(delivery_id="after")
+    assert response.json() == {"status": "accepted", "event": event.pk}
+    assert connection.connection.info.backend_pid != backend
+    assert task.enqueued.count(event.pk) == 1
+
+
+def test_a_store_repeated_after_a_lost_connection_enqueues_even_a_duplicate(
+    task: RecordingTask, django_capture_on_commit_callbacks: Any
+) -> None:
+    gh = connection_for("greenhouse")
+    delivery = Delivery(delivery_id="d", action="candidate_stage_change", is_ping=False)
+    store = partial(intake.inbound_event_store, connection=gh, delivery=delivery, headers={})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first, _ = store(body=b"{}")
+        again, created = store(body=b"{}")
+        repeated, created_again = store(body=b"{}", enqueue_duplicate=True)
+
+    assert (created, created_again) == (False, False)
+    assert first.pk == again.pk == repeated.pk
+    assert task.enqueued == [first.pk, first.pk]  # the first store, then the repeated one
 
 
 # -- ledger_insert: one statement, exact duplicates ---------------------------------------------
