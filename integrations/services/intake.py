@@ -218,27 +218,16 @@ def _insert_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
 def _insert_sql(
     model: type[models.Model], vendor: str, key: tuple[str, ...], guard_sql: str | None
 ) -> str:
-    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING pk`` with one ``%s`` per value."""
-    meta = model._meta
-    quote = connections[router.db_for_write(model)].ops.quote_name
-    fields = _insert_fields(model)
-    columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
-    if guard_sql is None:
-        sql += f"VALUES ({placeholders})"
-    else:
-        sql += f"SELECT {placeholders} WHERE {guard_sql}"
-    conflict = ", ".join(quote(meta.get_field(name).column) for name in key)
-    return f"{sql} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    """:func:`_insert_statement` with one ``%s`` per value, built once (``vendor``: part of
+    the cache key only)."""
+    placeholders = ", ".join(["%s"] * len(_insert_fields(model)))
+    return _insert_statement(model, placeholders, key=key, guard_sql=guard_sql)
 
 
 def _compiled_insert_sql(
     obj: models.Model, using: str, *, key: list[str], guard: Guard | None
 ) -> tuple[str, list[Any]]:
     """:func:`_insert_unless_duplicate_sql` through Django's insert compiler (any value)."""
-    meta = obj._meta
-    quote = connections[using].ops.quote_name
     fields = _insert_fields(type(obj))
     query = InsertQuery(type(obj))
     query.insert_values(fields, [obj])
@@ -246,15 +235,26 @@ def _compiled_insert_sql(
     values = [compiler.prepare_value(f, compiler.pre_save_val(f, obj)) for f in fields]
     placeholder_rows, param_rows = compiler.assemble_as_sql(fields, [values])
     placeholders, params = ", ".join(placeholder_rows[0]), list(param_rows[0])
-    columns = ", ".join(quote(f.column) for f in fields)
+    if guard is not None:
+        params.extend(guard.params)
+    guard_sql = guard.sql if guard is not None else None
+    return _insert_statement(type(obj), placeholders, key=tuple(key), guard_sql=guard_sql), params
+
+
+def _insert_statement(
+    model: type[models.Model], placeholders: str, *, key: tuple[str, ...], guard_sql: str | None
+) -> str:
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING pk``, guarded by ``guard_sql``."""
+    meta = model._meta
+    quote = connections[router.db_for_write(model)].ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _insert_fields(model))
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
-    if guard is None:
+    if guard_sql is None:
         sql += f"VALUES ({placeholders})"
     else:
-        sql += f"SELECT {placeholders} WHERE {guard.sql}"
-        params.extend(guard.params)
+        sql += f"SELECT {placeholders} WHERE {guard_sql}"
     conflict = ", ".join(quote(meta.get_field(name).column) for name in key)
-    return f"{sql} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}", params
+    return f"{sql} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
 
 
 def storable_delivery_id(value: str, *, max_length: int) -> str:
