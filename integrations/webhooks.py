@@ -12,15 +12,18 @@ the delivery (the ATS retries). Never 500, never a 3xx or 410, and every error b
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations import registry
 from integrations.connectors.base import MalformedPayloadError, SignatureError
-from integrations.models import AtsConnection
+from integrations.models import AtsConnection, InboundEvent
 from integrations.services.intake import (
     Guard,
     GuardFailedError,
@@ -70,7 +73,8 @@ def ats_webhook(request: HttpRequest, slug: str) -> JsonResponse:
         if isinstance(body, JsonResponse):
             return body
         try:
-            return _receive(request, *cached, body)
+            with _without_health_check() as lost:
+                return _receive(request, *cached, body, lost=lost)
         except _DecideAfresh:
             _connections.pop(slug, None)
     connection = AtsConnection.objects.filter(slug=slug, active=True).first()
@@ -94,11 +98,58 @@ def _unchanged(connection: AtsConnection) -> Guard:
     )
 
 
+class _Lost:
+    """Set by :func:`_without_health_check`: whether the reused database connection was lost."""
+
+    def __init__(self, trusted: bool) -> None:
+        self.trusted = trusted
+
+    def reconnect(self) -> bool:
+        """After a database error: if the skipped health check would have caught it (the
+        connection is gone), close it so the next statement opens a new one; True then."""
+        if not self.trusted:
+            return False
+        self.trusted = False
+        db = connections[router.db_for_write(InboundEvent)]
+        if db.is_usable():
+            return False
+        db.close()
+        return True
+
+
+@contextmanager
+def _without_health_check() -> Iterator[_Lost]:
+    """Skip Django's per-request health check (``SELECT 1`` before the first query on a reused
+    connection, a round trip) for the cached path's single INSERT.
+
+    The INSERT is its own check: if it fails because the connection was lost (a PostgreSQL
+    restart), the store is repeated once on a new connection (``_Lost.reconnect``), which is
+    what the health check would have led to. A store repeated so cannot tell whether the lost
+    attempt committed, so a "duplicate" it finds is enqueued again (tasks are idempotent).
+    """
+    db = connections[router.db_for_write(InboundEvent)]
+    trusted = db.connection is not None and not db.health_check_done and not db.in_atomic_block
+    if trusted:
+        db.health_check_done = True
+    try:
+        yield _Lost(trusted)
+    except _DecideAfresh:
+        if trusted:
+            db.health_check_done = False  # the fresh path reads first: checked as usual
+        raise
+
+
 def _receive(
-    request: HttpRequest, connection: AtsConnection, guard: Guard | None, body: bytes
+    request: HttpRequest,
+    connection: AtsConnection,
+    guard: Guard | None,
+    body: bytes,
+    *,
+    lost: _Lost | None = None,
 ) -> JsonResponse:
     """Verify, store and answer one delivery; with a ``guard`` (a cached connection) anything
-    but a stored or duplicate delivery raises _DecideAfresh instead of answering."""
+    but a stored or duplicate delivery raises _DecideAfresh instead of answering. ``lost``: see
+    :func:`_without_health_check`."""
     remote_addr = request.META.get("REMOTE_ADDR")
     try:
         verify = registry.webhook_module(connection.provider).verify
@@ -130,14 +181,22 @@ def _receive(
             raise _DecideAfresh
         return JsonResponse({"status": "pong"})
 
+    store = partial(
+        inbound_event_store,
+        connection=connection,
+        delivery=delivery,
+        body=body,
+        headers=request.headers,
+        guard=guard,
+    )
     try:
-        event, created = inbound_event_store(
-            connection=connection,
-            delivery=delivery,
-            body=body,
-            headers=request.headers,
-            guard=guard,
-        )
+        try:
+            event, created = store()
+        except DatabaseError:
+            if lost is None or not lost.reconnect():
+                raise
+            logger.info("Database connection lost; storing delivery %s again", delivery.delivery_id)
+            event, created = store(enqueue_duplicate=True)
     except (GuardFailedError, MalformedPayloadError) as exc:
         if guard is not None:
             raise _DecideAfresh from exc

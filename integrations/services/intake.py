@@ -13,16 +13,18 @@ import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
-from django.db.models import Exists, QuerySet
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.sql.subqueries import InsertQuery
 from kombu.exceptions import KombuError
 
 from integrations.connectors.base import Delivery, MalformedPayloadError
 from integrations.models import AtsConnection, InboundEvent, InboundEventStatus, SignatureFailure
+from integrations.queueing import enqueue_id
 from integrations.tasks import process_inbound_event_task
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ def inbound_event_store(
     body: bytes,
     headers: Mapping[str, str],
     guard: Guard | None = None,
+    enqueue_duplicate: bool = False,
 ) -> tuple[InboundEvent, bool]:
     """Store one authentic delivery unless it is already stored; return ``(event, created)``.
 
@@ -74,6 +77,8 @@ def inbound_event_store(
     caller's transaction, if any, goes on. Processing is enqueued on commit for a new event
     only (right away when the caller runs in autocommit). ``guard``: see :func:`ledger_insert`
     (GuardFailedError). Raises MalformedPayloadError when the body is not UTF-8 text.
+    ``enqueue_duplicate``: enqueue processing for a duplicate too (a store repeated after a lost
+    connection cannot tell whether the lost attempt committed; the task is idempotent).
     """
     raw_body = decode_body(body)
     delivery_id = storable_delivery_id(delivery.delivery_id, max_length=_DELIVERY_ID_LENGTH)
@@ -94,6 +99,8 @@ def inbound_event_store(
             connection.slug,
             event.pk,
         )
+        if enqueue_duplicate:
+            enqueue_after_commit(process_inbound_event_task, event.pk, what="Inbound event")
         return event, False
     enqueue_after_commit(process_inbound_event_task, event.pk, what="Inbound event")
     return event, True
@@ -128,6 +135,12 @@ class Guard:
         queryset = queryset.order_by()
         sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
         return cls(queryset=queryset, sql=f"EXISTS ({sql})", params=tuple(params))
+
+    def condition(self) -> RawSQL:
+        """The guard as a filter, already compiled (``Exists(queryset)`` would copy and
+        relabel the whole query on every use: most of a duplicate delivery's CPU)."""
+        # Compiled by Django from a queryset (see exists); the values stay bound parameters.
+        return RawSQL(self.sql, self.params, output_field=models.BooleanField())  # noqa: S611
 
 
 def ledger_insert[M: models.Model](
@@ -164,7 +177,7 @@ def ledger_insert[M: models.Model](
             return obj, True
         existing = model._default_manager.using(using).filter(**lookup)
         if guard is not None:
-            existing = existing.filter(Exists(guard.queryset))
+            existing = existing.filter(guard.condition())
         found = existing.first()
         if found is not None:
             return found, False
@@ -177,25 +190,71 @@ def ledger_insert[M: models.Model](
 def _insert_unless_duplicate_sql(
     obj: models.Model, using: str, *, key: list[str], guard: Guard | None
 ) -> tuple[str, list[Any]]:
-    """The SQL of :func:`ledger_insert`, with values prepared by Django's insert compiler."""
-    meta = obj._meta
-    quote = connections[using].ops.quote_name
-    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+    """The SQL of :func:`ledger_insert` and its parameters.
+
+    Values are prepared as Django's insert compiler prepares them (``pre_save`` with
+    ``add=True``, then ``get_db_prep_save``). For plain values the statement's text depends only
+    on the model, the key and the guard, so it is built once (:func:`_insert_sql`); an
+    expression value or a field with its own placeholder goes through the compiler each time.
+    """
+    connection = connections[using]
+    fields = _insert_fields(type(obj))
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for f in fields]
+    if any(hasattr(v, "resolve_expression") or hasattr(v, "as_sql") for v in values) or any(
+        hasattr(f, "get_placeholder_sql") for f in fields
+    ):
+        return _compiled_insert_sql(obj, using, key=key, guard=guard)
+    sql = _insert_sql(type(obj), connection.vendor, tuple(key), guard.sql if guard else None)
+    return sql, (values + list(guard.params)) if guard is not None else values
+
+
+@cache
+def _insert_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    meta = model._meta
+    return [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+
+
+@cache
+def _insert_sql(
+    model: type[models.Model], vendor: str, key: tuple[str, ...], guard_sql: str | None
+) -> str:
+    """:func:`_insert_statement` with one ``%s`` per value, built once (``vendor``: part of
+    the cache key only)."""
+    placeholders = ", ".join(["%s"] * len(_insert_fields(model)))
+    return _insert_statement(model, placeholders, key=key, guard_sql=guard_sql)
+
+
+def _compiled_insert_sql(
+    obj: models.Model, using: str, *, key: list[str], guard: Guard | None
+) -> tuple[str, list[Any]]:
+    """:func:`_insert_unless_duplicate_sql` through Django's insert compiler (any value)."""
+    fields = _insert_fields(type(obj))
     query = InsertQuery(type(obj))
     query.insert_values(fields, [obj])
     compiler = query.get_compiler(using=using)
     values = [compiler.prepare_value(f, compiler.pre_save_val(f, obj)) for f in fields]
     placeholder_rows, param_rows = compiler.assemble_as_sql(fields, [values])
     placeholders, params = ", ".join(placeholder_rows[0]), list(param_rows[0])
-    columns = ", ".join(quote(f.column) for f in fields)
+    if guard is not None:
+        params.extend(guard.params)
+    guard_sql = guard.sql if guard is not None else None
+    return _insert_statement(type(obj), placeholders, key=tuple(key), guard_sql=guard_sql), params
+
+
+def _insert_statement(
+    model: type[models.Model], placeholders: str, *, key: tuple[str, ...], guard_sql: str | None
+) -> str:
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING pk``, guarded by ``guard_sql``."""
+    meta = model._meta
+    quote = connections[router.db_for_write(model)].ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _insert_fields(model))
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
-    if guard is None:
+    if guard_sql is None:
         sql += f"VALUES ({placeholders})"
     else:
-        sql += f"SELECT {placeholders} WHERE {guard.sql}"
-        params.extend(guard.params)
+        sql += f"SELECT {placeholders} WHERE {guard_sql}"
     conflict = ", ".join(quote(meta.get_field(name).column) for name in key)
-    return f"{sql} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}", params
+    return f"{sql} ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
 
 
 def storable_delivery_id(value: str, *, max_length: int) -> str:
@@ -214,7 +273,8 @@ def storable_label(value: str, *, max_length: int) -> str:
 
 
 def enqueue_after_commit(task: Any, object_id: int, *, what: str) -> None:
-    """``task.delay(object_id)`` once the transaction commits; a broker error is only logged.
+    """``task.delay(object_id)`` once the transaction commits (through :func:`enqueue_id`, the
+    same message for less CPU); a broker error is only logged.
 
     ``robust``: an unexpected error in the enqueue is logged by Django, never raised into the
     response of a delivery that is already committed.
@@ -247,7 +307,7 @@ def signature_failure_record(
 
 def _enqueue_quietly(task: Any, object_id: int, *, what: str) -> None:
     try:
-        task.delay(object_id)
+        enqueue_id(task, object_id)
     except (KombuError, OSError):
         # Broker down or unreachable: the row stays "received" and the sweeper takes it.
         logger.warning(

@@ -2,8 +2,9 @@
 
 The baseline checks a Greenhouse-style HMAC over the raw body and inserts one row (deduplicated
 by event id), inside the same middleware stack as the real endpoint and in a request transaction
-(BEGIN, INSERT, COMMIT). The real endpoint opts out of the request transaction (its store is one
-``INSERT``), so its database work per new delivery is one statement. The ratio real / baseline
+(BEGIN, INSERT, COMMIT, after Django's per-request ``SELECT 1`` health check). The real endpoint
+opts out of the request transaction (its store is one ``INSERT``) and, on a cached connection, of
+the health check, so its database work per new delivery is one statement. The ratio real / baseline
 is what the portal's own work costs. Bench only: never in config/urls.
 """
 

@@ -13,6 +13,9 @@ a load generator on the same machine (2 processes × 4 threads, keep-alive conne
 
 Figures: requests/s, p50 and p99 latency for each, and the ratio real / baseline. Targets
 (docs/operations.md): ratio ≥ 0.6; real ≥ 300 requests/s with p99 ≤ 100 ms on 2 cores.
+Also the server-side CPU per request (gunicorn workers + their PostgreSQL backends + Redis, read
+from /proc over the best round): on a shared 2-core machine requests/s move with whatever else
+runs, CPU per request much less, so it is the figure to compare changes with.
 """
 
 from __future__ import annotations
@@ -140,7 +143,45 @@ def _load_worker(args: tuple) -> tuple[list[float], dict[int, int], float, float
     return latencies, statuses, began, time.time()
 
 
-def measure(port: int, path: str, total: int, secret: str) -> dict[str, float]:
+def _cpu_seconds(pids: set[int]) -> dict[int, float]:
+    """User + system CPU seconds of each process still running (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def _server_pids(server: Gunicorn, redis: RedisServer, database_url: str) -> dict[int, str]:
+    """The gunicorn workers, the database's client backends and redis-server, by role."""
+    import psycopg
+
+    master = server.process.pid if server.process else 0
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        children = []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchall()
+    pids = {int(pid): "gunicorn" for pid in children} | {row[0]: "postgres" for row in rows}
+    if redis.process is not None:
+        pids[redis.process.pid] = "redis"
+    return pids
+
+
+def measure(
+    port: int, path: str, total: int, secret: str, cpu: tuple | None = None
+) -> dict[str, float]:
+    """One round; ``cpu`` = (server, redis, database_url) adds server CPU ms per request."""
+    roles = _server_pids(*cpu) if cpu else {}
+    before = _cpu_seconds(set(roles))
     run = uuid.uuid4().hex[:8]
     per_process = total // PROCESSES
     start_at = time.time() + 1.5  # every load process has built its requests by then
@@ -153,7 +194,15 @@ def measure(port: int, path: str, total: int, secret: str) -> dict[str, float]:
         for code, seen in result[1].items():
             statuses[code] = statuses.get(code, 0) + seen
     elapsed = max(r[3] for r in results) - min(r[2] for r in results)
+    by_role = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
+    if cpu:
+        roles = _server_pids(*cpu) | roles
+        after = _cpu_seconds(set(roles))
+        for pid, seconds in after.items():
+            by_role[roles[pid]] += 1000 * (seconds - before.get(pid, 0.0)) / len(latencies)
     return {
+        "cpu_ms": sum(by_role.values()),
+        "cpu_split": " + ".join(f"{role} {ms:.2f}" for role, ms in by_role.items()),
         "rps": len(latencies) / elapsed,
         "p50": percentile(latencies, 50) * 1000,
         "p99": percentile(latencies, 99) * 1000,
@@ -202,10 +251,13 @@ def main() -> None:
         best: dict[str, dict[str, float]] = {}
         for round_number in range(1, rounds + 1):
             for name, path in (("webhook", real_path), ("baseline", "/bench/baseline/")):
-                result = measure(server.port, path, total, secret)
+                result = measure(
+                    server.port, path, total, secret, cpu=(server, redis, database_url)
+                )
                 say(
                     f"  round {round_number} {name:8}: {result['rps']:7.1f} req/s  "
                     f"p50 {result['p50']:6.1f} ms  p99 {result['p99']:6.1f} ms  "
+                    f"server CPU {result['cpu_ms']:.2f} ms/req ({result['cpu_split']})  "
                     f"non-200 {result['errors']}"
                 )
                 if result["errors"]:
@@ -227,6 +279,8 @@ def main() -> None:
     figure("baseline_p50", base["p50"], "ms")
     figure("baseline_p99", base["p99"], "ms")
     figure("webhook_to_baseline_ratio", ratio)
+    figure("webhook_server_cpu_per_request", real["cpu_ms"], "ms")
+    figure("baseline_server_cpu_per_request", base["cpu_ms"], "ms")
     met = ratio >= 0.6 and real["rps"] >= 300 and real["p99"] <= 100
     say(f"targets (ratio ≥ 0.6, ≥ 300 req/s, p99 ≤ 100 ms): {'met' if met else 'NOT met'}")
 

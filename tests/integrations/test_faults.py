@@ -93,10 +93,14 @@ def _delivery(n: int) -> tuple[bytes, dict[str, str]]:
 class Sender:
     """Greenhouse's side: sends each delivery until it gets a 200 (a retry repeats the id)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *, pause_after: int | None = None) -> None:
         self.port = port
         self.answers: list[tuple[int, int, str | None]] = []  # (delivery, status, Retry-After)
         self.stop = threading.Event()
+        # After ``pause_after`` accepted deliveries, wait for ``resume`` (so that traffic is
+        # still flowing once the test has taken the database away, however fast the app is).
+        self.pause_after = pause_after
+        self.resume = threading.Event()
 
     def send(self, n: int) -> int:
         body, headers = _delivery(n)
@@ -115,6 +119,8 @@ class Sender:
 
     def run(self, count: int) -> None:
         for n in range(count):
+            if n == self.pause_after:
+                self.resume.wait(timeout=60)
             while self.send(n) != 200:
                 time.sleep(0.05)
 
@@ -136,13 +142,14 @@ def test_a_postgresql_restart_under_webhook_traffic_loses_and_duplicates_nothing
     server = Gunicorn(env, tmp_path, workers=2, threads=2)
     server.start()
     try:
-        sender = Sender(server.port)
+        sender = Sender(server.port, pause_after=10)
         count = 60
         thread = threading.Thread(target=sender.run, args=(count,), daemon=True)
         thread.start()
         wait_for(lambda: len(sender.answers) >= 10, what="traffic to flow")
         # The database goes away for a moment, then comes back (a restart, a failover).
         private_postgres.stop()
+        sender.resume.set()
         wait_for(
             lambda: any(status != 200 for _, status, _ in sender.answers[-3:]),
             timeout=20,

@@ -7,8 +7,10 @@ deactivated connection or a renamed slug takes effect on the very next delivery.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
+import psycopg
 import pytest
 import redis
 from django.db import IntegrityError, connection
@@ -17,10 +19,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from integrations import broker, crypto, webhooks
+from integrations.connectors.base import Delivery
 from integrations.models import AtsConnection, InboundEvent, InboundEventStatus, SignatureFailure
 from integrations.services import intake
 from tests.helpers import RecordingTask
 from tests.integrations.test_signatures import connection_for, fixture_body, signed
+from tests.processes import _database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +159,49 @@ def test_a_ping_on_a_cached_connection_is_answered_only_while_it_is_active(
     assert response.status_code == 404
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="terminates a PostgreSQL backend")
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_since_the_last_request_is_replaced_without_a_503(
+    client: Client, task: RecordingTask
+) -> None:
+    """The cached path skips the per-request health check (``SELECT 1``); its INSERT finding
+    the connection dead (a PostgreSQL restart) stores the delivery on a new one instead."""
+    gh = connection_for("greenhouse", slug="gh-lost")
+    assert deliver(client, gh.slug, "before").status_code == 200
+    backend = connection.connection.info.backend_pid
+    with psycopg.connect(_database_url(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+    # What Django does when a request starts (the test client leaves it out): the reused
+    # connection is due for a health check again.
+    connection.close_if_unusable_or_obsolete()
+    assert not connection.health_check_done
+
+    response = deliver(client, gh.slug, "after")
+
+    assert response.status_code == 200
+    event = InboundEvent.objects.get(delivery_id="after")
+    assert response.json() == {"status": "accepted", "event": event.pk}
+    assert connection.connection.info.backend_pid != backend
+    assert task.enqueued.count(event.pk) == 1
+
+
+def test_a_store_repeated_after_a_lost_connection_enqueues_even_a_duplicate(
+    task: RecordingTask, django_capture_on_commit_callbacks: Any
+) -> None:
+    gh = connection_for("greenhouse")
+    delivery = Delivery(delivery_id="d", action="candidate_stage_change", is_ping=False)
+    store = partial(intake.inbound_event_store, connection=gh, delivery=delivery, headers={})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first, _ = store(body=b"{}")
+        again, created = store(body=b"{}")
+        repeated, created_again = store(body=b"{}", enqueue_duplicate=True)
+
+    assert (created, created_again) == (False, False)
+    assert first.pk == again.pk == repeated.pk
+    assert task.enqueued == [first.pk, first.pk]  # the first store, then the repeated one
+
+
 # -- ledger_insert: one statement, exact duplicates ---------------------------------------------
 
 
@@ -187,6 +234,42 @@ def test_ledger_insert_with_a_failing_guard_stores_nothing() -> None:
         )
 
     assert not InboundEvent.objects.exists()
+
+
+def test_a_duplicate_whose_guard_fails_is_no_duplicate_but_a_guard_failure() -> None:
+    gh = connection_for("greenhouse")
+    fields = {"action": "x", "raw_body": "{}", "status": InboundEventStatus.RECEIVED}
+    lookup = {"connection": gh, "delivery_id": "d"}
+    intake.ledger_insert(InboundEvent, lookup=lookup, **fields)
+    holds = intake.Guard.exists(AtsConnection.objects.filter(pk=gh.pk, active=True))
+    fails = intake.Guard.exists(AtsConnection.objects.filter(pk=gh.pk, active=False))
+
+    found, created = intake.ledger_insert(InboundEvent, lookup=lookup, guard=holds, **fields)
+    assert (found.delivery_id, created) == ("d", False)
+    with pytest.raises(intake.GuardFailedError):
+        intake.ledger_insert(InboundEvent, lookup=lookup, guard=fails, **fields)
+    assert InboundEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_the_prebuilt_insert_is_the_one_the_compiler_builds(guarded: bool) -> None:
+    gh = connection_for("greenhouse")
+    guard = intake.Guard.exists(AtsConnection.objects.filter(pk=gh.pk)) if guarded else None
+    event = InboundEvent(
+        connection=gh,
+        delivery_id="d",
+        action="candidate_stage_change",
+        raw_body='{"a": 1}',
+        headers={"signature": "sha256 00"},
+        status=InboundEventStatus.RECEIVED,
+    )
+    key = ["connection", "delivery_id"]
+
+    prebuilt = intake._insert_unless_duplicate_sql(event, "default", key=key, guard=guard)
+    compiled = intake._compiled_insert_sql(event, "default", key=key, guard=guard)
+
+    assert prebuilt[0] == compiled[0]
+    assert [str(value) for value in prebuilt[1]] == [str(value) for value in compiled[1]]
 
 
 # -- crypto and broker ---------------------------------------------------------------------------
