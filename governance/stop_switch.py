@@ -30,7 +30,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from governance import audit
@@ -85,20 +85,27 @@ def active_stop(
     *, plan: InterviewPlan | None = None, vendor: Vendor | None = None
 ) -> StopSwitch | None:
     """The active switch that stops launches for this plan/vendor (global first), or None."""
-    scope = Q(scope=StopScope.GLOBAL)
-    if plan is not None:
-        scope |= Q(scope=StopScope.PLAN, plan=plan)
-    if vendor is not None:
-        scope |= Q(scope=StopScope.VENDOR, vendor=vendor)
     # Global first, then plan, then vendor: the broadest reason is the one reported. Every
-    # launch and invitation asks, and the answer is almost always "none": a plain query, with
-    # the related rows loaded only for the switch that is found.
-    switches = list(StopSwitch.objects.filter(scope, active=True))
-    if not switches:
-        return None
+    # launch and invitation asks, and the answer is almost always "none": the few active
+    # switches are read with the simplest query there is and matched here; the related rows
+    # are loaded only for the switch that is found.
     order = {StopScope.GLOBAL: 0, StopScope.PLAN: 1, StopScope.VENDOR: 2}
-    found = min(switches, key=lambda s: order[s.scope])
-    return StopSwitch.objects.select_related("plan", "vendor", "switched_on_by").get(pk=found.pk)
+    plan_id = plan.pk if plan is not None else None
+    vendor_id = vendor.pk if vendor is not None else None
+    matching = [
+        (order[scope], pk)
+        for pk, scope, switch_plan, switch_vendor in StopSwitch.objects.filter(
+            active=True
+        ).values_list("pk", "scope", "plan_id", "vendor_id")
+        if scope == StopScope.GLOBAL
+        or (scope == StopScope.PLAN and plan_id is not None and switch_plan == plan_id)
+        or (scope == StopScope.VENDOR and vendor_id is not None and switch_vendor == vendor_id)
+    ]
+    if not matching:
+        return None
+    return StopSwitch.objects.select_related("plan", "vendor", "switched_on_by").get(
+        pk=min(matching)[1]
+    )
 
 
 # -- switching on and off ----------------------------------------------------------------------

@@ -415,22 +415,24 @@ def interview_launch(
             plan.pk,
             source,
         )
-        transaction.on_commit(partial(_invite_enqueue, interview.pk))
+        transaction.on_commit(partial(_invite_enqueue, interview))
     return interview
 
 
-def _invite_enqueue(interview_id: int) -> None:
+def _invite_enqueue(interview: Interview) -> None:
     """After the launch commits: send the invitation now in a worker, else enqueue it.
 
-    In a worker task (a stage change being processed) the invitation is sent right here: the
-    candidate is waiting, and a task of its own would only add a broker round trip and a queue
-    wait behind the rest of a bulk move. Anywhere else (a web request, a command) the
-    invitation task is enqueued. Both go through :func:`interview_invite`, which claims the
-    interview first, so a send is never doubled.
+    In a worker task (a stage change being processed) the invitation is sent right here, from
+    the objects the launch just used (its checks passed inside the launch's transaction): the
+    candidate is waiting, and a task of its own would only add a broker round trip, a second
+    read of everything and a queue wait behind the rest of a bulk move. Anywhere else (a web
+    request, a command) the invitation task is enqueued. Both go through
+    :func:`interview_invite`, which claims the interview first, so a send is never doubled.
     """
+    interview_id = interview.pk
     if _in_worker_task():
         try:
-            interview_invite(interview_id=interview_id)
+            interview_invite(interview_id=interview_id, launched=interview)
             return
         except Exception:
             logger.warning(

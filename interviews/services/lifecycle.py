@@ -112,11 +112,16 @@ LOST_WORKER_ERROR = "The worker sending the invitation was lost; the vendor may 
 # -- invitations -------------------------------------------------------------------------------
 
 
-def interview_invite(*, interview_id: int) -> Interview | None:
+def interview_invite(*, interview_id: int, launched: Interview | None = None) -> Interview | None:
     """Send one pending interview's invitation to its vendor; safe to run any number of times.
 
     Returns the interview, or ``None`` when there was nothing to claim (already sent, being
     sent, ended, or gone). Never raises for a vendor error: see the module docstring.
+
+    ``launched``: the interview as its launch created it moments ago in this same task, with
+    its application, candidate, plan and vendor loaded. Its launch checks (stop switches,
+    consent, jurisdiction rules) passed inside the launch's transaction, so they are not
+    repeated and nothing is read back; the claim below still decides whether to send.
     """
     # services.launch imports this module (a stage change cancels interviews); the send-time
     # re-check is the one call back, so it is imported here.
@@ -134,16 +139,22 @@ def interview_invite(*, interview_id: int) -> Interview | None:
     if not claimed:
         logger.info("interview %s not claimed for sending: not pending or in flight", interview_id)
         return None
-    interview = Interview.objects.select_related(
-        "application__candidate",
-        "application__connection",
-        "application__requisition",
-        "plan__vendor",
-        "plan__role_family",
-        "vendor",
-    ).get(pk=interview_id)
-
-    refusal = interview_launch_refusal(application=interview.application, plan=interview.plan)
+    if launched is not None:
+        interview = launched
+        interview.invited_at, interview.next_invite_at = claimed_at, None
+        interview.invite_attempts += 1  # what the claim stored
+        refusal = None
+    else:
+        interview = Interview.objects.select_related(
+            "application__candidate",
+            "application__connection",
+            "application__requisition",
+            "plan__vendor",
+            "plan__role_family",
+            "vendor",
+        ).get(pk=interview_id)
+        # Re-checked at send time: a stop switch or a withdrawn consent since the launch wins.
+        refusal = interview_launch_refusal(application=interview.application, plan=interview.plan)
     if refusal is not None:
         with transaction.atomic():
             if not interview_transition(

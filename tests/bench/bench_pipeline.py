@@ -3,9 +3,10 @@
     .venv/bin/python tests/bench/bench_pipeline.py [--short] [--events N] [--rate 50]
         [--concurrency 2]
 
-The app runs under gunicorn on PostgreSQL with a private Redis and ONE Celery worker (prefork,
-``--concurrency`` pool processes, 1 by default) deployed as docs/operations.md recommends for a
-single worker: the launch, results and writeback queues, consumed in that order of priority.
+The app runs under gunicorn on PostgreSQL with a private Redis and ONE Celery worker (prefork;
+``--concurrency`` pool processes, by default as many as CPUs, which is Celery's own default)
+deployed as docs/operations.md recommends for a single worker: the launch, results and writeback
+queues, consumed in that order of priority.
 A loopback ATS (tests/ats_server.py) receives the writebacks; a loopback vendor
 answers each invitation and, 0.2 s later, posts a signed result to the portal's vendor webhook.
 Signed Greenhouse stage changes into the AI interview stage are sent at ``--rate`` per second
@@ -149,7 +150,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="stage changes per second")
     parser.add_argument("--drain-timeout", type=float, default=None, help="seconds to wait")
     parser.add_argument(
-        "--concurrency", type=int, default=1, help="pool processes of the one worker"
+        "--concurrency",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="pool processes of the one worker (default: the number of CPUs, as Celery's)",
     )
     args = parser.parse_args()
     events = args.events or (20 if args.short else 10_000)
@@ -289,6 +293,7 @@ def main() -> None:
     duplicates = len(ats.requests("PATCH", "/v1/applications/{id}")) - len(
         {r.path for r in ats.requests("PATCH", "/v1/applications/{id}")}
     )
+    figure("pipeline_worker_concurrency", args.concurrency)
     say(
         f"{events} sent, {len(invited_at)} invited, {done} written back "
         f"({duplicates} duplicate writebacks) in {finished - started:.1f} s"

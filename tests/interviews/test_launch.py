@@ -211,7 +211,7 @@ def test_an_invitation_that_cannot_be_sent_in_the_worker_task_is_enqueued(
     monkeypatch.setattr(tasks, "interview_invite_task", recorder)
     monkeypatch.setattr(launch_service, "_in_worker_task", lambda: True)
 
-    def database_gone(*, interview_id: int) -> None:
+    def database_gone(*, interview_id: int, launched: Any = None) -> None:
         raise launch_service.IntegrityError("simulated failure before the claim")
 
     monkeypatch.setattr(launch_service, "interview_invite", database_gone)
