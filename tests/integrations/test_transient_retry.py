@@ -108,16 +108,21 @@ def test_inside_an_outer_transaction_the_error_goes_to_its_owner() -> None:
 # -- inbound events ----------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_inbound_event_that_lost_a_deadlock_is_applied_on_the_retry(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def stored_generic_event() -> tuple[Any, Any]:
+    """A generic-webhook connection mapping "AI Interview", and one stored stage change."""
     connection = connection_with_stages(
         slug="acme-generic",
         provider="generic",
         stages=[("", "AI Interview", CanonicalStage.AUTOMATED_INTERVIEW)],
     )
-    event = store(connection, generic_payload())
+    return connection, store(connection, generic_payload())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_inbound_event_that_lost_a_deadlock_is_applied_on_the_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    connection, event = stored_generic_event()
     real_apply = stage_sync.stage_change_apply
     calls: list[int] = []
 
@@ -145,12 +150,7 @@ def test_an_inbound_event_that_lost_a_deadlock_is_applied_on_the_retry(
 def test_an_inbound_event_that_keeps_losing_fails_visibly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    connection = connection_with_stages(
-        slug="acme-generic",
-        provider="generic",
-        stages=[("", "AI Interview", CanonicalStage.AUTOMATED_INTERVIEW)],
-    )
-    event = store(connection, generic_payload())
+    _connection, event = stored_generic_event()
 
     def always_lose(**kwargs: Any) -> Any:
         raise deadlock()
