@@ -142,6 +142,8 @@ class CeleryWorker:
                 "CELERY_TASK_DEFAULT_QUEUE": self.queue,
                 # A lost worker's unacknowledged task comes back quickly in tests.
                 "CELERY_VISIBILITY_TIMEOUT": "5",
+                # libpq names the worker's PostgreSQL sessions (pg_stat_activity) after it.
+                "PGAPPNAME": self.queue,
             }
         )
         return env

@@ -194,9 +194,8 @@ def test_the_worker_keeps_its_database_connection_between_tasks(
     def worker_backends() -> set[int]:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                " AND backend_type = 'client backend'"
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                [celery_worker.queue],  # PGAPPNAME of the worker (tests/processes.py)
             )
             return {pid for (pid,) in cursor.fetchall()}
 
