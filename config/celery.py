@@ -17,7 +17,7 @@ app.autodiscover_tasks()
 
 @task_prerun.connect
 @task_postrun.connect
-def close_old_connections(task: Any = None, **kwargs: Any) -> None:
+def close_old_connections_around_task(task: Any = None, **kwargs: Any) -> None:
     """Django's rule for a request, around each task: close a connection only when it is past
     ``CONN_MAX_AGE``, broken or left in a transaction; otherwise the next task reuses it.
 
@@ -28,6 +28,6 @@ def close_old_connections(task: Any = None, **kwargs: Any) -> None:
     """
     if task is not None and getattr(task.request, "is_eager", False):
         return
-    from django.db import close_old_connections as close_if_unusable_or_obsolete
+    from django.db import close_old_connections
 
-    close_if_unusable_or_obsolete()
+    close_old_connections()

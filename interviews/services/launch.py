@@ -435,6 +435,8 @@ def _invite_enqueue(interview: Interview) -> None:
             interview_invite(interview_id=interview_id, launched=interview)
             return
         except Exception:
+            # Failed before the claim: the task below sends it. After the claim: the task
+            # finds it claimed, and the sweeper resets the claim after CLAIM_LEASE.
             logger.warning(
                 "sending the invitation of interview %s failed in this task; enqueued instead",
                 interview_id,
